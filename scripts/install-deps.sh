@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package vlbench needs to build, test and benchmark.
+# Safe to re-run. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libopenblas-dev      # GEMM (OpenBLAS, pthread build)
+  libdnnl-dev          # GEMM (oneDNN), compared against OpenBLAS in bench/
+  nlohmann-json3-dev   # JSON
+  libcli11-dev         # command line
+  libfmt-dev           # formatting
+  libssl-dev           # SHA-256 (libcrypto)
+  libgtest-dev         # tests
+  libbenchmark-dev     # micro benchmarks
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  "${sudo_cmd[@]}" apt-get update
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
