@@ -1,0 +1,86 @@
+// Exact ranks by blocked GEMM: one score block of (block rows × n_gallery) is computed, every
+// query of the block is ranked from its own row, and the block is reused for the next rows.
+#include "vlbench/index/exact_rank.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <memory>
+
+#include "index/rank_row.hpp"
+#include "vlbench/core/error.hpp"
+#include "vlbench/core/thread_pool.hpp"
+#include "vlbench/kernels/gemm.hpp"
+
+namespace vlbench {
+namespace {
+
+// Sizes and target lists are built by the caller (the eval layer checks user data first), so
+// anything wrong here is a bug.
+void check_input(const RankInput& input) {
+  VLB_ASSERT(input.n_queries >= 0 && input.n_gallery >= 0 && input.d >= 0);
+  VLB_ASSERT(static_cast<std::int64_t>(input.target_begin.size()) == input.n_queries + 1);
+  VLB_ASSERT(input.target_begin[0] == 0);
+  VLB_ASSERT(input.target_begin[input.n_queries] ==
+             static_cast<std::int64_t>(input.target_ids.size()));
+  if (input.n_queries == 0) return;
+  VLB_ASSERT(input.n_gallery >= 1 && input.d >= 1);
+  VLB_ASSERT(input.n_gallery <= INT32_MAX);  // ranks and ids are int32
+  VLB_ASSERT(input.queries != nullptr && input.gallery != nullptr);
+  for (std::int64_t q = 0; q < input.n_queries; ++q) {
+    VLB_ASSERT(input.target_begin[q] < input.target_begin[q + 1]);  // at least one target
+  }
+  for (const std::int32_t id : input.target_ids) {
+    VLB_ASSERT(id >= 0 && id < input.n_gallery);
+  }
+}
+
+}  // namespace
+
+RankOutput rank_targets(const RankInput& input, const Gemm& gemm, ThreadPool& pool,
+                        const RankOptions& options) {
+  check_input(input);
+  const std::int64_t n_queries = input.n_queries;
+  const std::int64_t n_gallery = input.n_gallery;
+  const std::int64_t d = input.d;
+
+  RankOutput output;
+  output.rank.resize(static_cast<std::size_t>(n_queries));
+  output.best_target.resize(static_cast<std::size_t>(n_queries));
+  output.tied.resize(static_cast<std::size_t>(n_queries));
+  if (n_queries == 0) return output;
+
+  const std::int64_t row_bytes = n_gallery * static_cast<std::int64_t>(sizeof(float));
+  const std::int64_t block_rows =
+      std::min(n_queries, std::max<std::int64_t>(1, options.block_bytes / row_bytes));
+  // The one score block: block_rows × n_gallery. Left uninitialized: the GEMM writes it all.
+  const std::unique_ptr<float[]> scores(new float[block_rows * n_gallery]);
+
+  // Chunks of rows for the pool: enough to balance, few enough that dispatch costs nothing
+  // next to a row scan of n_gallery floats.
+  const std::int64_t grain = std::max<std::int64_t>(1, (std::int64_t{1} << 16) / n_gallery);
+
+  for (std::int64_t q0 = 0; q0 < n_queries; q0 += block_rows) {
+    const std::int64_t m = std::min(block_rows, n_queries - q0);
+    // scores[m × n_gallery] = queries[q0 .. q0+m) · galleryᵀ
+    gemm.gemm_nt(m, n_gallery, d, input.queries + q0 * d, d, input.gallery, d, scores.get(),
+                 n_gallery);
+    pool.parallel_for(
+        m,
+        [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t i = begin; i < end; ++i) {
+            const std::int64_t q = q0 + i;
+            const std::span<const std::int32_t> targets = input.target_ids.subspan(
+                static_cast<std::size_t>(input.target_begin[q]),
+                static_cast<std::size_t>(input.target_begin[q + 1] - input.target_begin[q]));
+            const RowRank r = rank_row(scores.get() + i * n_gallery, n_gallery, targets);
+            output.rank[static_cast<std::size_t>(q)] = r.rank;
+            output.best_target[static_cast<std::size_t>(q)] = r.best_target;
+            output.tied[static_cast<std::size_t>(q)] = r.tied ? 1 : 0;
+          }
+        },
+        grain);
+  }
+  return output;
+}
+
+}  // namespace vlbench

@@ -1,0 +1,14 @@
+// The vlbench subcommands. Each add_* registers its subcommand, options and callback on the
+// app; the callbacks throw vlbench::Error on user errors (main prints it and exits 1).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace vlbench::cli {
+
+void add_eval(CLI::App& app);
+void add_report(CLI::App& app);
+void add_compare(CLI::App& app);
+void add_synth_embeddings(CLI::App& app);
+
+}  // namespace vlbench::cli
