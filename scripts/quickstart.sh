@@ -18,7 +18,7 @@ for spec in coco-karpathy:data/coco-karpathy-mini \
             winoground:data/winoground-mini \
             jsonl:data/jsonl-mini/captions.jsonl; do
   name=${spec%%:*}
-  "$vlbench" synth-embeddings --dataset "$spec" --allow-any-size --dim 64 --seed 0 \
+  "$vlbench" synth-embeddings --dataset "$spec" --allow-any-size --dim 64 --noise 2.0 --seed 0 \
     --out "$out/$name/synth" > /dev/null
   "$vlbench" eval --dataset "$spec" --allow-any-size --protocol standard \
     --image-embeddings "$out/$name/synth/IMAGES.npy" --text-embeddings "$out/$name/synth/TEXTS.npy" \

@@ -97,7 +97,9 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     ::close(fd);
     throw;
   }
-  if (::close(fd) != 0) fail("cannot write {}: {}", file.temp_path().string(), std::strerror(errno));
+  if (::close(fd) != 0) {
+    fail("cannot write {}: {}", file.temp_path().string(), std::strerror(errno));
+  }
   file.commit();
 }
 

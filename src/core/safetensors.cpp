@@ -81,8 +81,10 @@ Entry parse_entry(const std::string& file, const std::string& name, const json& 
   }
   for (const json& dim : *shape_it) {
     const auto d = non_negative_int(dim);
-    if (!d) fail("{}: tensor '{}': shape {} must hold non-negative integers", file, name,
-                 shape_it->dump());
+    if (!d) {
+      fail("{}: tensor '{}': shape {} must hold non-negative integers", file, name,
+           shape_it->dump());
+    }
     entry.info.shape.push_back(*d);
   }
 

@@ -62,7 +62,8 @@ Dataset open_dataset(const std::string& spec, const DatasetOptions& options) {
 
   Dataset dataset;
   if (kind == "winoground") {
-    dataset = data::read_winoground(annotation, text, options.image_root.value_or(folder / "images"));
+    dataset =
+        data::read_winoground(annotation, text, options.image_root.value_or(folder / "images"));
   } else if (kind == "jsonl") {
     dataset = data::read_jsonl(annotation, text, options.image_root.value_or(folder));
   } else {

@@ -35,8 +35,8 @@ void fail_json_syntax(const std::filesystem::path& path, std::string_view text, 
                       const std::string& reason, std::size_t first_line) {
   // nlohmann counts bytes read, so the offending byte is at index byte - 1.
   TextPosition position = text_position(text, byte == 0 ? 0 : byte - 1);
-  fail("{}:{}:{}: invalid JSON: {}", path.string(), first_line + position.line - 1,
-       position.column, reason);
+  fail("{}:{}:{}: invalid JSON: {}", path.string(), first_line + position.line - 1, position.column,
+       reason);
 }
 
 void for_each_json_line(const std::filesystem::path& path, std::string_view text,
@@ -63,15 +63,22 @@ void for_each_json_line(const std::filesystem::path& path, std::string_view text
 
 std::string json_type_name(const json& value) {
   switch (value.type()) {
-    case json::value_t::string: return "a string";
+    case json::value_t::string:
+      return "a string";
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: return "a number";
-    case json::value_t::array: return "a list";
-    case json::value_t::object: return "an object";
-    case json::value_t::boolean: return "true/false";
-    case json::value_t::null: return "null";
-    default: return "binary data";
+    case json::value_t::number_float:
+      return "a number";
+    case json::value_t::array:
+      return "a list";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::boolean:
+      return "true/false";
+    case json::value_t::null:
+      return "null";
+    default:
+      return "binary data";
   }
 }
 
@@ -94,8 +101,7 @@ std::string require_string(const json& object, std::string_view name, const std:
   return value.get<std::string>();
 }
 
-std::int64_t require_integer(const json& object, std::string_view name,
-                             const std::string& where) {
+std::int64_t require_integer(const json& object, std::string_view name, const std::string& where) {
   const json& value = require_field(object, name, where);
   if (value.is_number_unsigned() &&
       value.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
@@ -120,8 +126,7 @@ std::string require_id(const json& object, std::string_view name, const std::str
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number_unsigned()) return std::to_string(value.get<std::uint64_t>());
   if (value.is_number_integer()) return std::to_string(value.get<std::int64_t>());
-  fail("{}: field '{}' must be an integer or a string, got {}", where, name,
-       json_type_name(value));
+  fail("{}: field '{}' must be an integer or a string, got {}", where, name, json_type_name(value));
 }
 
 }  // namespace vlbench::data

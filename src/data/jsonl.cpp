@@ -24,8 +24,7 @@ Dataset read_jsonl(const std::filesystem::path& annotation, std::string_view tex
     const auto image = static_cast<std::int32_t>(dataset.image_paths.size());
     for (std::size_t i = 0; i < captions.size(); ++i) {
       if (!captions[i].is_string()) {
-        fail("{}: captions[{}] must be a string, got {}", where, i,
-             json_type_name(captions[i]));
+        fail("{}: captions[{}] must be a string, got {}", where, i, json_type_name(captions[i]));
       }
       dataset.captions.push_back(captions[i].get<std::string>());
       dataset.caption_image.push_back(image);

@@ -1,9 +1,11 @@
-// Exact ranks by blocked GEMM: one score block of (block rows × n_gallery) is computed, every
-// query of the block is ranked from its own row, and the block is reused for the next rows.
+// Exact ranks by blocked GEMM: one float score block of (block rows × n_gallery) is computed,
+// every query of the block is ranked from its own row (rank_row settles the few comparisons
+// the float scores cannot on exact scores), and the block is reused for the next rows.
 #include "vlbench/index/exact_rank.hpp"
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <memory>
 
 #include "index/rank_row.hpp"
@@ -49,6 +51,21 @@ RankOutput rank_targets(const RankInput& input, const Gemm& gemm, ThreadPool& po
   output.tied.resize(static_cast<std::size_t>(n_queries));
   if (n_queries == 0) return output;
 
+  // The error bound of a query's float scores uses the largest gallery norm.
+  std::vector<double> chunk_max_norm(static_cast<std::size_t>(pool.size()), 0.0);
+  const std::int64_t norm_grain = (n_gallery - 1) / pool.size() + 1;
+  pool.parallel_for(
+      n_gallery,
+      [&](std::int64_t begin, std::int64_t end) {
+        double m = 0.0;
+        for (std::int64_t j = begin; j < end; ++j) m = std::max(m, norm(input.gallery + j * d, d));
+        chunk_max_norm[static_cast<std::size_t>(begin / norm_grain)] = m;
+      },
+      norm_grain);
+  const double gallery_max_norm = *std::max_element(chunk_max_norm.begin(), chunk_max_norm.end());
+  // Unit vectors in practice; anything near float overflow breaks the float GEMM's bound.
+  VLB_ASSERT(std::isfinite(gallery_max_norm) && gallery_max_norm < 1e15);
+
   const std::int64_t row_bytes = n_gallery * static_cast<std::int64_t>(sizeof(float));
   const std::int64_t block_rows =
       std::min(n_queries, std::max<std::int64_t>(1, options.block_bytes / row_bytes));
@@ -67,12 +84,18 @@ RankOutput rank_targets(const RankInput& input, const Gemm& gemm, ThreadPool& po
     pool.parallel_for(
         m,
         [&](std::int64_t begin, std::int64_t end) {
+          std::vector<std::int32_t> window;  // scratch of rank_row
           for (std::int64_t i = begin; i < end; ++i) {
             const std::int64_t q = q0 + i;
+            const float* query = input.queries + q * d;
+            const double query_norm = norm(query, d);
+            VLB_ASSERT(std::isfinite(query_norm) && query_norm < 1e15);
             const std::span<const std::int32_t> targets = input.target_ids.subspan(
                 static_cast<std::size_t>(input.target_begin[q]),
                 static_cast<std::size_t>(input.target_begin[q + 1] - input.target_begin[q]));
-            const RowRank r = rank_row(scores.get() + i * n_gallery, n_gallery, targets);
+            const RowRank r =
+                rank_row(scores.get() + i * n_gallery, n_gallery, query, input.gallery, d,
+                         score_error_bound(query_norm, gallery_max_norm, d), targets, window);
             output.rank[static_cast<std::size_t>(q)] = r.rank;
             output.best_target[static_cast<std::size_t>(q)] = r.best_target;
             output.tied[static_cast<std::size_t>(q)] = r.tied ? 1 : 0;

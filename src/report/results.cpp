@@ -185,8 +185,10 @@ LoadedResults read_results(const std::filesystem::path& path) {
   if (array.dtype != DType::i32 || array.shape.size() != 1) {
     fail("{}: expected a 1-d int32 array of per-query values", sidecar.string());
   }
-  const auto* values = reinterpret_cast<const std::int32_t*>(array.data);
   const std::int64_t n = array.shape[0];
+  // The mapped data need not be aligned for int32: copy it out.
+  std::vector<std::int32_t> values(static_cast<std::size_t>(n));
+  if (n > 0) std::memcpy(values.data(), array.data, sizeof(std::int32_t) * values.size());
   for (const auto& [name, range] : layout.items()) {
     if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() ||
         !range[1].is_number_unsigned()) {
@@ -198,7 +200,7 @@ LoadedResults read_results(const std::filesystem::path& path) {
       fail("{}: per_query_layout.{} = [{}, {}] exceeds the {} values in {}", path.string(),
            name, offset, count, n, sidecar.string());
     }
-    const std::int32_t* begin = values + offset;
+    const std::int32_t* begin = values.data() + offset;
     if (name == "t2i_rank") {
       loaded.per_query.t2i_rank.assign(begin, begin + count);
     } else if (name == "i2t_rank") {

@@ -116,7 +116,8 @@ TEST(ReadFile, MissingFileNamesPath) {
     read_file(path);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "cannot open " + path.string() + ": No such file or directory");
+    EXPECT_EQ(std::string(e.what()),
+              "cannot open " + path.string() + ": No such file or directory");
   }
 }
 

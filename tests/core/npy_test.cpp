@@ -228,6 +228,8 @@ TEST(Npy, RejectsBadFilesNamingFileAndProblem) {
 
   EXPECT_EQ(error_for(dir, "PK\x03\x04 not numpy at all"),
             p + ": not a .npy file (missing the \\x93NUMPY magic)");
+  EXPECT_EQ(error_for(dir, std::string("\x93NUMPY\x02\x00\x10\x00", 10)),
+            p + ": truncated .npy header");
   EXPECT_EQ(error_for(dir, std::string("\x93NUMPY\x04\x00\x10\x00", 10) + "{}"),
             p + ": unsupported .npy format version 4.0 (expected 1.0, 2.0 or 3.0)");
   EXPECT_EQ(error_for(dir, npy_v1(dict("'<f4'", "False", "(2, 3)"), 118, "").substr(0, 60)),

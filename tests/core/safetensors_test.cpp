@@ -89,7 +89,8 @@ TEST(Safetensors, ReadsValidFile) {
     file.at("missing");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), (dir / "m.safetensors").string() + ": no tensor named missing");
+    EXPECT_EQ(std::string(e.what()),
+              (dir / "m.safetensors").string() + ": no tensor named missing");
   }
 }
 
@@ -219,7 +220,8 @@ TEST(Safetensors, MissingFileNamesPath) {
     SafetensorsFile file(path);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "cannot open " + path.string() + ": No such file or directory");
+    EXPECT_EQ(std::string(e.what()),
+              "cannot open " + path.string() + ": No such file or directory");
   }
 }
 

@@ -25,8 +25,7 @@ TEST(DatasetSpec, UnknownKindListsTheKinds) {
 }
 
 TEST(DatasetSpec, EmptyPath) {
-  EXPECT_TRUE(open_fails("winoground:", {"dataset spec 'winoground:'", "empty PATH",
-                                         "KIND:PATH"}));
+  EXPECT_TRUE(open_fails("winoground:", {"dataset spec 'winoground:'", "empty PATH", "KIND:PATH"}));
 }
 
 TEST(DatasetSpec, MissingAnnotationFileIsNamed) {

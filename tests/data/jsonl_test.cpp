@@ -80,8 +80,8 @@ TEST_F(JsonlErrors, FieldProblemsNameTheLineAndField) {
   EXPECT_TRUE(fails(ok + R"({"captions": ["x"]})", {where(2) + ": field 'image' missing"}));
   EXPECT_TRUE(fails(ok + R"({"image": 3, "captions": ["x"]})",
                     {where(2) + ": field 'image' must be a string, got a number"}));
-  EXPECT_TRUE(fails(ok + R"({"image": "", "captions": ["x"]})",
-                    {where(2) + ": field 'image' is empty"}));
+  EXPECT_TRUE(
+      fails(ok + R"({"image": "", "captions": ["x"]})", {where(2) + ": field 'image' is empty"}));
   EXPECT_TRUE(fails(ok + R"({"image": "b.jpg"})", {where(2) + ": field 'captions' missing"}));
   EXPECT_TRUE(fails(ok + R"({"image": "b.jpg", "captions": "x"})",
                     {where(2) + ": field 'captions' must be a list, got a string"}));

@@ -37,9 +37,9 @@ Reference reference(const fs::path& file, const fs::path& base, const std::strin
     fs::path relative = image["filename"].get<std::string>();
     if (image.contains("filepath")) relative = image["filepath"].get<std::string>() / relative;
     ref.paths.push_back(base / relative);
-    ref.ids.push_back(std::to_string(
-        image.contains("cocoid") ? image["cocoid"].get<std::int64_t>()
-                                 : image["imgid"].get<std::int64_t>()));
+    ref.ids.push_back(std::to_string(image.contains("cocoid")
+                                         ? image["cocoid"].get<std::int64_t>()
+                                         : image["imgid"].get<std::int64_t>()));
     for (const json& sentence : image["sentences"]) ref.captions.push_back(sentence["raw"]);
     ref.begin.push_back(static_cast<std::int32_t>(ref.captions.size()));
   }
@@ -90,7 +90,8 @@ TEST(KarpathyCoco, BundledMiniTestSplit) {
   EXPECT_EQ(d.captions[2], "Two shapes: a purple diamond and a black triangle. ");
   // Image 2 holds captions 10..15; its sixth caption comes last, in file order.
   EXPECT_EQ(d.image_caption_begin[3], 16);
-  EXPECT_EQ(d.captions[15], "There is a green square at the top and a purple diamond at the bottom.");
+  EXPECT_EQ(d.captions[15],
+            "There is a green square at the top and a purple diamond at the bottom.");
   EXPECT_TRUE(d.examples.empty());
   for (const fs::path& path : d.image_paths) EXPECT_TRUE(fs::is_regular_file(path)) << path;
   expect_matches(d, reference(json_path, kCocoMini, "test"));
@@ -110,8 +111,7 @@ TEST(KarpathyCoco, BundledMiniOtherSplits) {
   EXPECT_TRUE(fs::is_regular_file(train.image_paths[0]));
   expect_matches(train, reference(json_path, kCocoMini, "train"));
 
-  const Dataset restval =
-      open_dataset("coco-karpathy:" + kCocoMini.string(), any_size("restval"));
+  const Dataset restval = open_dataset("coco-karpathy:" + kCocoMini.string(), any_size("restval"));
   ASSERT_EQ(restval.n_images(), 1);
   EXPECT_EQ(restval.image_ids[0], "84273");
   EXPECT_TRUE(fs::is_regular_file(restval.image_paths[0]));
@@ -127,8 +127,7 @@ TEST(KarpathyCoco, SharedFixture) {
   ASSERT_EQ(d.n_images(), 8);
   EXPECT_EQ(d.n_captions(), 42);
   EXPECT_EQ(caption_counts(d), (std::vector<std::int64_t>{5, 5, 6, 5, 5, 5, 5, 6}));
-  EXPECT_EQ(d.image_caption_begin,
-            (std::vector<std::int32_t>{0, 5, 10, 16, 21, 26, 31, 36, 42}));
+  EXPECT_EQ(d.image_caption_begin, (std::vector<std::int32_t>{0, 5, 10, 16, 21, 26, 31, 36, 42}));
   EXPECT_EQ(d.image_paths[0], dir / "val2014/COCO_val2014_000000100000.jpg");
   EXPECT_EQ(d.image_ids[7], "100259");
   EXPECT_EQ(d.captions[0], "A purple triangle to the left of a black square.");
@@ -174,10 +173,9 @@ std::string sized_file(int n_test, bool coco) {
   std::string images;
   for (int i = 0; i <= n_test; ++i) {
     const char* split = i < n_test ? "test" : "val";
-    images += fmt::format(
-        R"({}{{{}"filename": "{}.jpg", "imgid": {}, "split": "{}", )"
-        R"("sentences": [{{"raw": "caption {}"}}]}})",
-        i ? ", " : "", coco ? R"("filepath": "val2014", )" : "", i, i, split, i);
+    images += fmt::format(R"({}{{{}"filename": "{}.jpg", "imgid": {}, "split": "{}", )"
+                          R"("sentences": [{{"raw": "caption {}"}}]}})",
+                          i ? ", " : "", coco ? R"("filepath": "val2014", )" : "", i, i, split, i);
   }
   return fmt::format(R"({{"images": [{}], "dataset": "{}"}})", images, coco ? "coco" : "flickr30k");
 }
@@ -207,8 +205,7 @@ TEST(KarpathyFlickr, BundledMini) {
   EXPECT_EQ(caption_counts(d), std::vector<std::int64_t>(10, 5));
   EXPECT_EQ(d.image_paths[0], kFlickrMini / "839723437.jpg");
   EXPECT_EQ(d.image_ids[0], "1");  // the imgid: Flickr30k has no cocoid
-  EXPECT_EQ(d.captions[5],
-            "A black diamond is above a red circle on a cream background.");
+  EXPECT_EQ(d.captions[5], "A black diamond is above a red circle on a cream background.");
   for (const fs::path& path : d.image_paths) EXPECT_TRUE(fs::is_regular_file(path)) << path;
   expect_matches(d, reference(json_path, kFlickrMini, "test"));
 
@@ -230,8 +227,8 @@ TEST(KarpathyFlickr, ExactlyOneThousandTestImagesPass) {
   EXPECT_EQ(d.n_images(), 1000);
   EXPECT_EQ(d.image_paths[999], dir / "999.jpg");
   testing::write_text(dir / "dataset_flickr30k.json", sized_file(1001, false));
-  EXPECT_TRUE(open_fails("flickr30k-karpathy:" + dir.path().string(),
-                         {"has 1001 images, expected 1,000"}));
+  EXPECT_TRUE(
+      open_fails("flickr30k-karpathy:" + dir.path().string(), {"has 1001 images, expected 1,000"}));
 }
 
 TEST(KarpathyFlickr, HonoursFilepathWhenPresent) {
@@ -258,6 +255,20 @@ TEST(KarpathyCoco, IdsAcceptIntegersAndStrings) {
    {"filepath": "a", "filename": "3.jpg", "split": "test", "sentences": [{"raw": "z"}]}]})");
   const Dataset d = open_dataset("coco-karpathy:" + dir.path().string(), any_size());
   EXPECT_EQ(d.image_ids, (std::vector<std::string>{"COCO-1", "6", "3.jpg"}));
+}
+
+// Tokens are skipped without being built, whatever their shape; fields after them still count.
+TEST(KarpathyCoco, TokensOfAnyShapeAreSkipped) {
+  testing::TempDir dir;
+  testing::write_text(dir / "dataset_coco.json",
+                      R"({"images": [{"filepath": "f", "filename": "1.jpg", "sentences": [
+   {"tokens": {"x": [1, {"tokens": 2, "raw": 3}], "y": null}, "raw": "first", "imgid": 0},
+   {"tokens": "t", "raw": "second"}, {"raw": "third", "tokens": [["a"], []]}],
+   "tokens": [1], "split": "test", "cocoid": 9}]})");
+  const Dataset d = open_dataset("coco-karpathy:" + dir.path().string(), any_size());
+  EXPECT_EQ(d.captions, (std::vector<std::string>{"first", "second", "third"}));
+  EXPECT_EQ(d.image_ids, std::vector<std::string>{"9"});
+  EXPECT_EQ(d.image_paths, std::vector<fs::path>{dir / "f/1.jpg"});
 }
 
 // ---- errors -------------------------------------------------------------------------------
@@ -363,8 +374,8 @@ TEST_F(KarpathyErrors, ImageWithoutCaptionsInAnotherSplitIsIgnored) {
                            R"(, {"filepath": "v", "filename": "b.jpg", "imgid": 3,
                                  "split": "val", "sentences": []}]})";
   EXPECT_EQ(open_dataset(write(text), any_size()).n_images(), 1);
-  EXPECT_TRUE(fails(text, {file().string() + ": images[1] (imgid 3): field 'sentences' is empty"},
-                    "val"));
+  EXPECT_TRUE(
+      fails(text, {file().string() + ": images[1] (imgid 3): field 'sentences' is empty"}, "val"));
 }
 
 TEST_F(KarpathyErrors, NoImageInTheSplit) {

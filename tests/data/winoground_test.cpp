@@ -40,8 +40,8 @@ TEST(Winoground, BundledMini) {
   EXPECT_EQ(d.captions[15], "a small green diamond left of a big yellow triangle");
   std::vector<std::string> collapsed;
   for (const WinogroundExample& e : d.examples) collapsed.push_back(e.collapsed_tag);
-  EXPECT_EQ(collapsed, (std::vector<std::string>{"Object", "Relation", "Both", "Object",
-                                                 "Relation", "Relation", "Object", "Both"}));
+  EXPECT_EQ(collapsed, (std::vector<std::string>{"Object", "Relation", "Both", "Object", "Relation",
+                                                 "Relation", "Object", "Both"}));
   EXPECT_EQ(d.examples[3].id, "3");
   EXPECT_EQ(d.examples[3].tag, "Noun");
   EXPECT_EQ(d.examples[3].secondary_tag, "Symbolic");
@@ -85,7 +85,8 @@ TEST(Winoground, BlankLinesStringIdsAndImageRoot) {
                       example(0) + "\r\n\n  \n" +
                           R"({"id": "x7", "caption_0": "a", "caption_1": "b", "image_0": "p", )"
                           R"("image_1": "q", "tag": "Verb", "secondary_tag": "Series", )"
-                          R"("num_main_preds": 2, "collapsed_tag": "Relation"})" "\n\n");
+                          R"("num_main_preds": 2, "collapsed_tag": "Relation"})"
+                          "\n\n");
   DatasetOptions options;
   options.image_root = "/elsewhere";
   const Dataset d = open_dataset("winoground:" + dir.path().string(), options);
@@ -129,8 +130,8 @@ TEST_F(WinogroundErrors, EveryFieldIsRequired) {
     if (line[end] == ',') ++end;
     line.erase(start, end - start);
     if (line.find(", }") != std::string::npos) line.replace(line.find(", }"), 3, "}");
-    EXPECT_TRUE(fails(example(0) + "\n" + line + "\n", {where(2) + ": field '" + field +
-                                                        "' missing"}))
+    EXPECT_TRUE(
+        fails(example(0) + "\n" + line + "\n", {where(2) + ": field '" + field + "' missing"}))
         << line;
   }
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "index/rank_row.hpp"
 #include "vlbench/core/random.hpp"
 #include "vlbench/core/thread_pool.hpp"
 #include "vlbench/kernels/gemm.hpp"
@@ -95,13 +96,29 @@ Problem integer_problem(std::int64_t n_queries, std::int64_t n_gallery, std::int
   return p;
 }
 
+// Scores for the reference: plain sequential sums in long double, an evaluation independent
+// of exact_score's (they agree on every comparison unless two distinct sums differ by ~1e-16).
+std::vector<long double> reference_scores(const Problem& p) {
+  std::vector<long double> scores(static_cast<std::size_t>(p.n_queries * p.n_gallery));
+  for (std::int64_t q = 0; q < p.n_queries; ++q) {
+    for (std::int64_t j = 0; j < p.n_gallery; ++j) {
+      long double s = 0;
+      for (std::int64_t k = 0; k < p.d; ++k) {
+        s += static_cast<long double>(p.queries[q * p.d + k]) * p.gallery[j * p.d + k];
+      }
+      scores[q * p.n_gallery + j] = s;
+    }
+  }
+  return scores;
+}
+
 // The rule taken literally, target by target: rank_t = 1 + #{s_j > s_t} + #{s_j == s_t,
 // j < t}; the query's rank is the smallest; tied when a non-target has the best's score.
-// `scores` is the full n_queries × n_gallery matrix from one GEMM call.
-RankOutput reference_ranks(const Problem& p, const std::vector<float>& scores) {
+RankOutput reference_ranks(const Problem& p) {
+  const std::vector<long double> scores = reference_scores(p);
   RankOutput out;
   for (std::int64_t q = 0; q < p.n_queries; ++q) {
-    const float* s = scores.data() + q * p.n_gallery;
+    const long double* s = scores.data() + q * p.n_gallery;
     const auto first = p.target_ids.begin() + p.target_begin[q];
     const auto last = p.target_ids.begin() + p.target_begin[q + 1];
     std::int32_t best_rank = INT32_MAX, best = -1;
@@ -125,13 +142,6 @@ RankOutput reference_ranks(const Problem& p, const std::vector<float>& scores) {
     out.tied.push_back(tied ? 1 : 0);
   }
   return out;
-}
-
-std::vector<float> full_scores(const Problem& p, const Gemm& gemm) {
-  std::vector<float> scores(static_cast<std::size_t>(p.n_queries * p.n_gallery));
-  gemm.gemm_nt(p.n_queries, p.n_gallery, p.d, p.queries.data(), p.d, p.gallery.data(), p.d,
-               scores.data(), p.n_gallery);
-  return scores;
 }
 
 void expect_same(const RankOutput& actual, const RankOutput& expected, const std::string& what) {
@@ -200,7 +210,7 @@ TEST_P(RankBackendTest, RandomDataMatchesBruteForceReference) {
   const Problem p = random_problem(301, 263, 48, 11);
   const std::unique_ptr<Gemm> gemm = make_gemm(GetParam());
   ThreadPool pool(2);
-  const RankOutput expected = reference_ranks(p, full_scores(p, *gemm));
+  const RankOutput expected = reference_ranks(p);
   // The duplicated gallery rows must actually produce ties for the test to mean anything.
   EXPECT_GT(std::count(expected.tied.begin(), expected.tied.end(), 1), 20);
   for (const std::int64_t rows : {1, 10, 301}) {
@@ -209,11 +219,31 @@ TEST_P(RankBackendTest, RandomDataMatchesBruteForceReference) {
   }
 }
 
+// Norms far from 1: the float scores' error bound scales with them.
+TEST_P(RankBackendTest, NonUnitNormsMatchBruteForceReference) {
+  Problem p = random_problem(120, 300, 40, 14);
+  SplitMix64 rng(15);
+  for (std::int64_t j = 0; j < p.n_gallery; ++j) {
+    const auto scale = static_cast<float>(std::exp(4.0 * rng.uniform() - 2.0));  // e^-2 .. e^2
+    for (std::int64_t k = 0; k < p.d; ++k) p.gallery[j * p.d + k] *= scale;
+  }
+  for (std::int64_t j = 0; j + 1 < p.n_gallery; j += 9) {  // exact duplicates after scaling
+    std::copy_n(p.gallery.begin() + j * p.d, p.d, p.gallery.begin() + (j + 1) * p.d);
+  }
+  for (float& v : p.queries) v *= 30.0f;
+  const std::unique_ptr<Gemm> gemm = make_gemm(GetParam());
+  ThreadPool pool(2);
+  const RankOutput expected = reference_ranks(p);
+  EXPECT_GT(std::count(expected.tied.begin(), expected.tied.end(), 1), 0);
+  expect_same(rank_targets(p.input(), *gemm, pool, rows_per_block(16, p.n_gallery)), expected,
+              GetParam());
+}
+
 TEST_P(RankBackendTest, TieHeavyIntegerDataMatchesBruteForceReference) {
   const Problem p = integer_problem(200, 150, 8, 12);
   const std::unique_ptr<Gemm> gemm = make_gemm(GetParam());
   ThreadPool pool(2);
-  const RankOutput expected = reference_ranks(p, full_scores(p, *gemm));
+  const RankOutput expected = reference_ranks(p);
   EXPECT_GT(std::count(expected.tied.begin(), expected.tied.end(), 1), 150);
   expect_same(rank_targets(p.input(), *gemm, pool, rows_per_block(7, p.n_gallery)), expected,
               GetParam());
@@ -263,53 +293,83 @@ TEST_P(RankBackendTest, NoQueriesGivesEmptyOutput) {
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, RankBackendTest, ::testing::ValuesIn(gemm_backends()));
 
-// Integer data: every backend computes the exact same scores, so ranks agree even with ties.
-TEST(RankBackends, AgreeOnIntegerData) {
-  const Problem p = integer_problem(150, 120, 16, 21);
+// Every backend gives the same output on float data full of exact and near ties.
+TEST(RankBackends, IdenticalOutputForEveryBackend) {
+  const Problem p = random_problem(400, 900, 64, 21);
+  const Problem integers = integer_problem(150, 120, 16, 22);
   ThreadPool pool(2);
   const RankOutput first = rank_targets(p.input(), *make_gemm("openblas"), pool);
+  const RankOutput first_integers = rank_targets(integers.input(), *make_gemm("openblas"), pool);
   for (const std::string& name : gemm_backends()) {
     expect_same(rank_targets(p.input(), *make_gemm(name), pool), first, name);
+    expect_same(rank_targets(integers.input(), *make_gemm(name), pool), first_integers,
+                name + ", integer data");
   }
 }
 
-// Float data: backends may round differently, so compare on queries whose targets' scores are
-// at least 1e-5 away from every other score (float error here is ~1e-7).
-TEST(RankBackends, AgreeOnWellSeparatedScores) {
-  Problem p = random_problem(200, 150, 64, 22);
-  // No duplicated rows here: those are exact ties.
-  SplitMix64 rng(23);
-  for (float& v : p.gallery) v = static_cast<float>(rng.normal());
-  normalize_rows(p.gallery, p.d);
-  std::vector<bool> separated(static_cast<std::size_t>(p.n_queries), true);
+// rank_row on float scores perturbed by 0.999 of the error bound it is given, each item in
+// the direction that most misleads (towards and across the best target's score): still exact.
+TEST(RankRow, AnyFloatErrorWithinTheBoundGivesExactRanks) {
+  const Problem p = random_problem(200, 400, 32, 41);
+  const RankOutput expected = reference_ranks(p);
+  const double gallery_max_norm = 1.0 + 1e-6;  // unit rows, up to float rounding
+  std::vector<std::int32_t> window;
+  std::vector<float> approx(static_cast<std::size_t>(p.n_gallery));
+  std::int64_t misleading = 0;
   for (std::int64_t q = 0; q < p.n_queries; ++q) {
-    auto score = [&](std::int64_t j) {
-      double s = 0.0;
-      for (std::int64_t k = 0; k < p.d; ++k) {
-        s += static_cast<double>(p.queries[q * p.d + k]) * p.gallery[j * p.d + k];
-      }
-      return s;
-    };
-    for (std::int64_t i = p.target_begin[q]; i < p.target_begin[q + 1]; ++i) {
-      const std::int32_t t = p.target_ids[i];
-      for (std::int64_t j = 0; j < p.n_gallery; ++j) {
-        if (j != t && std::abs(score(j) - score(t)) < 1e-5) separated[q] = false;
-      }
+    const float* query = p.queries.data() + q * p.d;
+    // The real bound, and (every other query) a much wider one, to mislead many items.
+    const double e = q % 2 ? 1e-2 : score_error_bound(norm(query, p.d), gallery_max_norm, p.d);
+    const std::int32_t best = expected.best_target[static_cast<std::size_t>(q)];
+    const double best_score = exact_score(query, p.gallery.data() + best * p.d, p.d);
+    for (std::int64_t j = 0; j < p.n_gallery; ++j) {
+      const double s = exact_score(query, p.gallery.data() + j * p.d, p.d);
+      const double shifted = s > best_score ? s - 0.999 * e : s + 0.999 * e;
+      const float a = static_cast<float>(j == best ? s : shifted);
+      approx[static_cast<std::size_t>(j)] = a;
+      misleading += (s > best_score) != (a > static_cast<float>(best_score));
     }
+    const std::span<const std::int32_t> targets(
+        p.target_ids.data() + p.target_begin[q],
+        static_cast<std::size_t>(p.target_begin[q + 1] - p.target_begin[q]));
+    const RowRank r = rank_row(approx.data(), p.n_gallery, query, p.gallery.data(), p.d, e,
+                               targets, window);
+    ASSERT_EQ(r.rank, expected.rank[static_cast<std::size_t>(q)]) << "query " << q;
+    ASSERT_EQ(r.best_target, best) << "query " << q;
+    ASSERT_EQ(r.tied ? 1 : 0, expected.tied[static_cast<std::size_t>(q)]) << "query " << q;
   }
-  const auto n_separated = std::count(separated.begin(), separated.end(), true);
-  ASSERT_GT(n_separated, 180) << "the seeded data should be mostly well separated";
-  ThreadPool pool(2);
-  const RankOutput first = rank_targets(p.input(), *make_gemm("openblas"), pool);
-  for (const std::string& name : gemm_backends()) {
-    const RankOutput out = rank_targets(p.input(), *make_gemm(name), pool);
-    for (std::int64_t q = 0; q < p.n_queries; ++q) {
-      if (!separated[q]) continue;
-      EXPECT_EQ(out.rank[q], first.rank[q]) << name << ": query " << q;
-      EXPECT_EQ(out.best_target[q], first.best_target[q]) << name << ": query " << q;
-      EXPECT_EQ(out.tied[q], 0) << name << ": query " << q;
+  // The perturbation must have put many items on the wrong side of the best score.
+  EXPECT_GT(misleading, 1000);
+}
+
+// The bound holds for a naive float loop on cancellation-heavy vectors, and is as tight as
+// intended for unit vectors (2·gamma_1024 ≈ 1.2e-4).
+TEST(RankRow, ErrorBoundCoversFloatDotProducts) {
+  SplitMix64 rng(51);
+  const std::int64_t d = 1024;
+  std::vector<float> a(d), b(d);
+  for (int trial = 0; trial < 200; ++trial) {
+    for (std::int64_t k = 0; k < d; ++k) {
+      a[k] = static_cast<float>(rng.normal() * (k % 2 ? 1e3 : 1e-3));
+      b[k] = static_cast<float>(rng.normal() * (k % 2 ? 1e-3 : 1e3));
     }
+    float naive = 0.0f;
+    for (std::int64_t k = 0; k < d; ++k) naive += a[k] * b[k];
+    const double exact = exact_score(a.data(), b.data(), d);
+    EXPECT_LE(std::abs(naive - exact),
+              score_error_bound(norm(a.data(), d), norm(b.data(), d), d));
   }
+  EXPECT_NEAR(score_error_bound(1.0, 1.0, 1024), 2 * 1024 * 0x1p-24, 1e-8);
+}
+
+TEST(RankRow, ExactScoreOfRepresentableSums) {
+  // Products exact in double and sums without rounding: the exact value, bit for bit.
+  const std::vector<float> a = {0.5f, -3.0f, 1024.0f, 0.75f, -1024.0f};
+  const std::vector<float> b = {0.25f, 2.0f, 3.0f, 0x1p-20f, 3.0f};
+  EXPECT_EQ(exact_score(a.data(), b.data(), 5), 0.125 - 6.0 + 0.75 * 0x1p-20);
+  const std::vector<float> ones(37, 1.0f);
+  EXPECT_EQ(exact_score(ones.data(), ones.data(), 37), 37.0);
+  EXPECT_DOUBLE_EQ(norm(ones.data(), 37), std::sqrt(37.0));
 }
 
 TEST(RankTargetsDeathTest, BrokenTargetListsAbort) {

@@ -61,27 +61,23 @@ TEST_P(GemmBackendTest, EmptySumGivesZerosAndEmptyOutputWritesNothing) {
   EXPECT_EQ(untouched, std::vector<float>(6, -1.0f));
 }
 
-// rank_targets relies on this: a row's scores do not depend on which row block (of which
-// height) computed it, nor on the thread count.
-TEST_P(GemmBackendTest, RowBitsIndependentOfBlockHeightAndThreads) {
+// The contract: the same call gives the same bits, whatever ran before it. (Bits do change
+// with the row block height, the thread count and, for OpenBLAS, an item's column: that is
+// why rank_targets does not rely on them.)
+TEST_P(GemmBackendTest, RepeatedCallGivesSameBits) {
   const std::unique_ptr<Gemm> gemm = make_gemm(GetParam());
   const std::int64_t m = 203, n = 517, k = 384;
   const std::vector<float> a = random_matrix(m, k, 3);
   const std::vector<float> b = random_matrix(n, k, 4);
-  gemm->set_threads(2);
-  std::vector<float> full(static_cast<std::size_t>(m * n));
-  gemm->gemm_nt(m, n, k, a.data(), k, b.data(), k, full.data(), n);
   for (const int threads : {1, 2}) {
     gemm->set_threads(threads);
-    for (const std::int64_t rows : {1, 2, 5, 16, 33, 100, 203}) {
-      std::vector<float> block(static_cast<std::size_t>(rows * n));
-      for (std::int64_t r0 = 0; r0 < m; r0 += rows) {
-        const std::int64_t h = std::min(rows, m - r0);
-        gemm->gemm_nt(h, n, k, a.data() + r0 * k, k, b.data(), k, block.data(), n);
-        ASSERT_TRUE(same_bits(block.data(), full.data() + r0 * n, h * n))
-            << "threads " << threads << ", block of " << rows << " rows at row " << r0;
-      }
-    }
+    std::vector<float> first(static_cast<std::size_t>(m * n));
+    gemm->gemm_nt(m, n, k, a.data(), k, b.data(), k, first.data(), n);
+    std::vector<float> other(static_cast<std::size_t>(7 * n));
+    gemm->gemm_nt(7, n, k, a.data() + 50 * k, k, b.data(), k, other.data(), n);
+    std::vector<float> again(static_cast<std::size_t>(m * n));
+    gemm->gemm_nt(m, n, k, a.data(), k, b.data(), k, again.data(), n);
+    EXPECT_TRUE(same_bits(first.data(), again.data(), m * n)) << "threads " << threads;
   }
   gemm->set_threads(0);
 }

@@ -12,7 +12,8 @@
 //   flickr30k-karpathy:DIR  DIR/dataset_flickr30k.json (or the .json); images at
 //                           DIR/<filename> or IMAGE_ROOT/<filename> (a `filepath` field, when
 //                           present, is honoured as for COCO)
-//   winoground:DIR          DIR/examples.jsonl; images at DIR/images/<image_N>.png
+//   winoground:DIR          DIR/examples.jsonl (or the file); images at DIR/images/<image_N>.png
+//                           or IMAGE_ROOT/<image_N>.png
 //   jsonl:FILE              one {"image": "rel/path.jpg", "captions": ["...", ...]} per line;
 //                           paths relative to FILE's folder (IMAGE_ROOT replaces that folder)
 #pragma once

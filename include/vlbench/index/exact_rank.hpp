@@ -5,9 +5,15 @@
 // With several targets per query, the query's rank is the smallest over its targets: that
 // is the rank of the target first in (score desc, index asc) order.
 //
-// Scores come from one GEMM per block of queries against the whole gallery, and every
-// comparison for a query uses the values of that one block, so the rule holds exactly on
-// the computed scores. At most one block of the score matrix exists at a time.
+// The scores s are exact_score values: float products summed in double in a fixed order,
+// so they do not depend on the GEMM backend, its threads or tiles, or the block size, and
+// exact duplicate gallery vectors always tie. (A float32 GEMM gives none of that: OpenBLAS
+// scores duplicate gallery rows differently depending on their column, and both backends'
+// bits change with the row block height and the thread count.) The GEMM still does all the
+// bulk work: one GEMM per block of queries against the whole gallery gives float scores
+// within a proven bound of s, which settle every comparison except for the few items within
+// that bound of the best target's score; only those get exact_score computed. At most one
+// block of the score matrix exists at a time.
 #pragma once
 
 #include <cstdint>
@@ -35,16 +41,21 @@ struct RankOutput {
   std::vector<std::int32_t> rank;         // n_queries, 1-based
   std::vector<std::int32_t> best_target;  // n_queries: the target that gave the rank
   // n_queries: 1 when some non-target item scored exactly equal to the best target's score
-  // (the tie rule decided the order), else 0.
+  // (exact_score; such items before the target counted in its rank), else 0.
   std::vector<std::uint8_t> tied;
 };
+
+// The score s(q, j) of the rank rule: a[d] · b[d], each float product exact in double and
+// summed in double in a fixed order (the same bits on every CPU and build).
+double exact_score(const float* a, const float* b, std::int64_t d);
 
 struct RankOptions {
   // Upper bound on the bytes of one score block (n_block_queries × n_gallery × 4).
   std::int64_t block_bytes = 64ll << 20;
 };
 
-// gemm computes the scores (with its own threads); pool counts ranks in parallel.
+// gemm computes the float scores (with its own threads); pool ranks queries in parallel.
+// Output is identical for any gemm backend, thread counts and block_bytes.
 RankOutput rank_targets(const RankInput& input, const Gemm& gemm, ThreadPool& pool,
                         const RankOptions& options = {});
 
