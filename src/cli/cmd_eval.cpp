@@ -1,5 +1,6 @@
 // vlbench eval: accuracy of precomputed embeddings on a dataset.
 #include "cli/commands.hpp"
+#include "cli/dataset_flags.hpp"
 
 #include <vlbench/core/error.hpp>
 #include <vlbench/core/hash.hpp>
@@ -14,19 +15,16 @@ namespace vlbench::cli {
 namespace {
 
 struct EvalArgs {
-  std::string dataset;
+  DatasetFlags dataset;
   std::string image_embeddings;
   std::string text_embeddings;
   std::string protocol = "standard";
-  std::string split = "test";
-  std::string image_root;
   std::string model_name;
   std::string out;
   std::string gemm;
   int bootstrap = 1000;
   std::uint64_t seed = 0;
   int threads = 0;
-  bool allow_any_size = false;
 };
 
 nlohmann::ordered_json describe_embeddings(const std::string& path, const MatrixF32& m) {
@@ -34,11 +32,7 @@ nlohmann::ordered_json describe_embeddings(const std::string& path, const Matrix
 }
 
 void run_eval(const EvalArgs& args) {
-  DatasetOptions dataset_options;
-  dataset_options.split = args.split;
-  dataset_options.allow_any_size = args.allow_any_size;
-  if (!args.image_root.empty()) dataset_options.image_root = args.image_root;
-  const Dataset dataset = open_dataset(args.dataset, dataset_options);
+  const Dataset dataset = args.dataset.open();
 
   EvalOptions options;
   options.protocol = parse_protocol(args.protocol);
@@ -89,9 +83,7 @@ void add_eval(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* sub = app.add_subcommand(
       "eval", "Recall@K / Winoground scores of precomputed embeddings, with bootstrap intervals");
-  sub->add_option("--dataset", args->dataset,
-                  "KIND:PATH with KIND coco-karpathy, flickr30k-karpathy, winoground or jsonl")
-      ->required();
+  args->dataset.add_to(sub);
   sub->add_option("--image-embeddings", args->image_embeddings,
                   "IMAGES.npy [n_images, d] float32/float16, gallery order")
       ->required();
@@ -101,15 +93,10 @@ void add_eval(CLI::App& app) {
   sub->add_option("--protocol", args->protocol, "seed | standard | symmetric")
       ->check(CLI::IsMember({"seed", "standard", "symmetric"}))
       ->capture_default_str();
-  sub->add_option("--split", args->split, "Karpathy split: test | val | train | restval")
-      ->capture_default_str();
   sub->add_option("--bootstrap", args->bootstrap, "bootstrap resamples (0: no intervals)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str();
-  sub->add_flag("--allow-any-size", args->allow_any_size,
-                "accept test splits other than 5,000 (COCO) / 1,000 (Flickr30k) images");
-  sub->add_option("--image-root", args->image_root, "folder the dataset's image paths start at");
   sub->add_option("--model-name", args->model_name,
                   "label for tables (default: the image embeddings' folder name)");
   sub->add_option("--out", args->out, "write the results document (JSON) here");

@@ -5,6 +5,7 @@
 // normal vectors drawn from per-row SplitMix64 streams, so the files are identical on every
 // machine for the same (dataset, dim, noise, seed).
 #include "cli/commands.hpp"
+#include "cli/dataset_flags.hpp"
 
 #include <vlbench/core/npy.hpp>
 #include <vlbench/core/random.hpp>
@@ -18,14 +19,11 @@ namespace vlbench::cli {
 namespace {
 
 struct SynthArgs {
-  std::string dataset;
-  std::string split = "test";
-  std::string image_root;
+  DatasetFlags dataset;
   std::string out;
   int dim = 64;
   double noise = 0.8;
   std::uint64_t seed = 0;
-  bool allow_any_size = false;
 };
 
 // Row `row` of a [n, dim] matrix: latent(image) + noise · fresh normal vector.
@@ -39,11 +37,7 @@ void fill_row(float* out, int dim, std::uint64_t seed, std::uint64_t image, std:
 }
 
 void run_synth(const SynthArgs& args) {
-  DatasetOptions options;
-  options.split = args.split;
-  options.allow_any_size = args.allow_any_size;
-  if (!args.image_root.empty()) options.image_root = args.image_root;
-  const Dataset dataset = open_dataset(args.dataset, options);
+  const Dataset dataset = args.dataset.open();
 
   const std::int64_t n_images = dataset.n_images();
   const std::int64_t n_captions = dataset.n_captions();
@@ -72,10 +66,7 @@ void add_synth_embeddings(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "synth-embeddings",
       "Write deterministic synthetic IMAGES.npy and TEXTS.npy for a dataset (not a model)");
-  sub->add_option("--dataset", args->dataset, "KIND:PATH")->required();
-  sub->add_option("--split", args->split, "Karpathy split")->capture_default_str();
-  sub->add_flag("--allow-any-size", args->allow_any_size, "accept any test split size");
-  sub->add_option("--image-root", args->image_root, "folder the dataset's image paths start at");
+  args->dataset.add_to(sub);
   sub->add_option("--dim", args->dim, "embedding dimension")
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();
