@@ -4,9 +4,9 @@
 // shape (the whole 25,010 × 5,000 score matrix materialized) through the same backend.
 //
 //   rank_bench [--queries N] [--gallery N] [--dim D] [--threads T] [--reps R]
-//              [--backend NAME] [--block-mib MIB ...]
-#include <CLI/CLI.hpp>
+//              [--backend NAME] [--block-mib MIB ...] [--image-noise X] [--caption-noise X]
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -33,6 +33,8 @@ struct Options {
   int reps = 3;
   std::string backend;            // empty: every available backend
   std::vector<double> block_mib;  // empty: RankOptions' default
+  double image_noise = 0.5;       // norm of the noise added to a cluster center
+  double caption_noise = 6.0;     // norm of the noise added to an image (R@1 about 50%)
 };
 
 // Synthetic CLIP-like embeddings: images are cluster centers plus noise (COCO has many
@@ -73,7 +75,7 @@ Data make_data(const Options& o, ThreadPool& pool) {
     for (std::int64_t i = begin; i < end; ++i) {
       SplitMix64 rng = SplitMix64::for_item(2, static_cast<std::uint64_t>(i));
       const auto c = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n_clusters)));
-      add_noise_and_normalize(&data.gallery[i * o.d], &centers[c * o.d], o.d, 1.0, rng);
+      add_noise_and_normalize(&data.gallery[i * o.d], &centers[c * o.d], o.d, o.image_noise, rng);
     }
   });
   // Caption q describes image q mod n_gallery: 5 each, plus a 6th for the first few images
@@ -83,8 +85,8 @@ Data make_data(const Options& o, ThreadPool& pool) {
     for (std::int64_t q = begin; q < end; ++q) {
       SplitMix64 rng = SplitMix64::for_item(3, static_cast<std::uint64_t>(q));
       const std::int64_t image = q % o.n_gallery;
-      add_noise_and_normalize(&data.queries[q * o.d], &data.gallery[image * o.d], o.d, 1.5,
-                              rng);
+      add_noise_and_normalize(&data.queries[q * o.d], &data.gallery[image * o.d], o.d,
+                              o.caption_noise, rng);
     }
   });
   data.target_begin.resize(static_cast<std::size_t>(o.n_queries + 1));
@@ -104,6 +106,12 @@ struct Timing {
   double median = 0, min = 0, max = 0;
 };
 
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 template <typename Fn>
 Timing time_reps(int reps, Fn&& fn) {
   std::vector<double> t;
@@ -112,10 +120,8 @@ Timing time_reps(int reps, Fn&& fn) {
     fn();
     t.push_back(seconds_since(start));
   }
-  std::sort(t.begin(), t.end());
-  const std::size_t n = t.size();
-  const double median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-  return {median, t.front(), t.back()};
+  return {median_of(t), *std::min_element(t.begin(), t.end()),
+          *std::max_element(t.begin(), t.end())};
 }
 
 // The process's resident-set high-water mark (VmHWM) and current resident set (VmRSS), MiB.
@@ -145,8 +151,7 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
-void bench_backend(const std::string& name, const Options& o, const Data& data,
-                   ThreadPool& pool) {
+void bench_backend(const std::string& name, const Options& o, const Data& data, ThreadPool& pool) {
   const std::unique_ptr<Gemm> gemm = make_gemm(name);
   gemm->set_threads(o.threads);
   RankInput input;
@@ -175,20 +180,52 @@ void bench_backend(const std::string& name, const Options& o, const Data& data,
     // the backend's one-time allocations.
     reset_peak_rss();
     const double rss_before = proc_status_mib("VmRSS");
+    const auto cold_start = std::chrono::steady_clock::now();
     const RankOutput out = rank_targets(input, *gemm, pool, options);
+    const double cold_seconds = seconds_since(cold_start);
     const double peak = proc_status_mib("VmHWM");
-    const Timing t = time_reps(o.reps, [&] { rank_targets(input, *gemm, pool, options); });
+    // Timed calls, each also reporting its own GEMM / ranking split.
+    std::vector<double> gemm_part, rank_part;
+    RankOptions timed = options;
+    RankTiming timing;
+    timed.timing = &timing;
+    const Timing t = time_reps(o.reps, [&] {
+      rank_targets(input, *gemm, pool, timed);
+      gemm_part.push_back(timing.gemm_seconds);
+      rank_part.push_back(timing.rank_seconds);
+    });
     const double block_rows = std::min<double>(
-        o.n_queries,
-        std::max<double>(1, std::floor(static_cast<double>(options.block_bytes) /
-                                       (4.0 * static_cast<double>(o.n_gallery)))));
-    fmt::print("rank_targets  block {:.1f} MiB ({:.0f} rows): median {:.3f} s (min {:.3f}, "
-               "max {:.3f}), {:.1f} GFLOP/s\n",
-               static_cast<double>(options.block_bytes) / 1048576, block_rows, t.median, t.min,
-               t.max, flop / t.median * 1e-9);
-    fmt::print("  peak RSS during rank_targets {:.0f} MiB (RSS before {:.0f} MiB; inputs "
-               "{:.0f} MiB; target < inputs + 256 = {:.0f} MiB)\n",
-               peak, rss_before, input_mib, input_mib + 256);
+        o.n_queries, std::max<double>(1, std::floor(static_cast<double>(options.block_bytes) /
+                                                    (4.0 * static_cast<double>(o.n_gallery)))));
+    fmt::print(
+        "rank_targets  block {:.1f} MiB ({:.0f} rows): median {:.3f} s (min {:.3f}, "
+        "max {:.3f}), {:.1f} GFLOP/s\n",
+        static_cast<double>(options.block_bytes) / 1048576, block_rows, t.median, t.min, t.max,
+        flop / t.median * 1e-9);
+    fmt::print("  first call (the warm-up, with the backend's one-time setup): {:.3f} s\n",
+               cold_seconds);
+    const double gemm_median = median_of(gemm_part);
+    const double rank_median = median_of(rank_part);
+    fmt::print(
+        "  inside rank_targets: GEMM calls {:.3f} s, ranking {:.3f} s ({:.1f}% of the GEMM "
+        "time)\n",
+        gemm_median, rank_median, 100 * rank_median / gemm_median);
+    // Where the time goes: the same GEMM calls into one reused block, without ranking.
+    const auto rows = static_cast<std::int64_t>(block_rows);
+    std::vector<float> block(static_cast<std::size_t>(rows * o.n_gallery));
+    const Timing g = time_reps(o.reps, [&] {
+      for (std::int64_t q0 = 0; q0 < o.n_queries; q0 += rows) {
+        gemm->gemm_nt(std::min(rows, o.n_queries - q0), o.n_gallery, o.d,
+                      data.queries.data() + q0 * o.d, o.d, data.gallery.data(), o.d, block.data(),
+                      o.n_gallery);
+      }
+    });
+    fmt::print("  its GEMM calls alone: median {:.3f} s, {:.1f} GFLOP/s; ranking adds {:.3f} s\n",
+               g.median, flop / g.median * 1e-9, t.median - g.median);
+    fmt::print(
+        "  peak RSS during rank_targets {:.0f} MiB (RSS before {:.0f} MiB, so +{:.0f} MiB; "
+        "inputs {:.0f} MiB; target < inputs + 256 = {:.0f} MiB)\n",
+        peak, rss_before, peak - rss_before, input_mib, input_mib + 256);
     std::int64_t r1 = 0, ties = 0;
     double rank_sum = 0;
     for (std::size_t q = 0; q < out.rank.size(); ++q) {
@@ -205,16 +242,16 @@ void bench_backend(const std::string& name, const Options& o, const Data& data,
   // Baseline, after the memory measurement: the whole score matrix in one call.
   std::vector<float> full(static_cast<std::size_t>(o.n_queries * o.n_gallery));
   auto baseline = [&] {
-    gemm->gemm_nt(o.n_queries, o.n_gallery, o.d, data.queries.data(), o.d,
-                  data.gallery.data(), o.d, full.data(), o.n_gallery);
+    gemm->gemm_nt(o.n_queries, o.n_gallery, o.d, data.queries.data(), o.d, data.gallery.data(), o.d,
+                  full.data(), o.n_gallery);
   };
   baseline();  // warm-up (also faults in the output)
   const Timing b = time_reps(o.reps, baseline);
-  fmt::print("baseline: one gemm_nt {}x{}x{} ({:.0f} MiB output): median {:.3f} s (min {:.3f}, "
-             "max {:.3f}), {:.1f} GFLOP/s\n",
-             o.n_queries, o.n_gallery, o.d,
-             static_cast<double>(full.size()) * 4 / 1048576, b.median, b.min, b.max,
-             flop / b.median * 1e-9);
+  fmt::print(
+      "baseline: one gemm_nt {}x{}x{} ({:.0f} MiB output): median {:.3f} s (min {:.3f}, "
+      "max {:.3f}), {:.1f} GFLOP/s\n",
+      o.n_queries, o.n_gallery, o.d, static_cast<double>(full.size()) * 4 / 1048576, b.median,
+      b.min, b.max, flop / b.median * 1e-9);
   fmt::print("ratio rank_targets / baseline throughput (best block): {:.3f} (target >= 0.85)\n",
              b.median / best_rank_seconds);
 }
@@ -230,8 +267,12 @@ int run(int argc, char** argv) {
   app.add_option("--reps", o.reps, "timed repetitions after one warm-up")
       ->check(CLI::PositiveNumber);
   app.add_option("--backend", o.backend, "GEMM backend (default: every available one)");
-  app.add_option("--block-mib", o.block_mib, "score block sizes to try, MiB (default: "
-                 "RankOptions' default)")->check(CLI::PositiveNumber);
+  app.add_option("--block-mib", o.block_mib,
+                 "score block sizes to try, MiB (default: "
+                 "RankOptions' default)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--image-noise", o.image_noise, "noise norm, image vs its cluster center");
+  app.add_option("--caption-noise", o.caption_noise, "noise norm, caption vs its image");
   CLI11_PARSE(app, argc, argv);
 
   std::vector<std::string> backends = gemm_backends();
@@ -241,9 +282,10 @@ int run(int argc, char** argv) {
   }
   fmt::print("machine: {}, {} hardware threads; using {} threads\n", cpu_model(),
              std::thread::hardware_concurrency(), o.threads);
-  fmt::print("shape: {} queries x {} gallery x {} dims, {} reps after 1 warm-up; default "
-             "backend {}\n",
-             o.n_queries, o.n_gallery, o.d, o.reps, default_gemm_backend());
+  fmt::print(
+      "shape: {} queries x {} gallery x {} dims, {} reps after 1 warm-up; default "
+      "backend {}\n",
+      o.n_queries, o.n_gallery, o.d, o.reps, default_gemm_backend());
   ThreadPool pool(o.threads);
   const Data data = make_data(o, pool);
   for (const std::string& name : backends) bench_backend(name, o, data, pool);

@@ -1,10 +1,10 @@
 #include "test_util.hpp"
 
+#include <sys/wait.h>
 #include <cstdio>
 #include <fstream>
 #include <random>
 #include <stdexcept>
-#include <sys/wait.h>
 
 namespace vlbench::testing {
 

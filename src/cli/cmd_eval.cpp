@@ -51,18 +51,15 @@ void run_eval(const EvalArgs& args) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   ResultsContext context;
-  const std::string name = !args.model_name.empty()
-                               ? args.model_name
-                               : std::filesystem::absolute(args.image_embeddings)
-                                     .parent_path()
-                                     .filename()
-                                     .string();
-  context.model = {{"name", name}, {"path", nullptr}, {"architecture", nullptr},
+  const std::string name =
+      !args.model_name.empty()
+          ? args.model_name
+          : std::filesystem::absolute(args.image_embeddings).parent_path().filename().string();
+  context.model = {{"name", name},      {"path", nullptr},  {"architecture", nullptr},
                    {"params", nullptr}, {"dtype", nullptr}, {"sha256", nullptr}};
   context.embeddings = {{"images", describe_embeddings(args.image_embeddings, images)},
                         {"texts", describe_embeddings(args.text_embeddings, texts)}};
   context.options = options;
-  if (context.options.gemm.empty() && !result.winoground) context.options.gemm = "default";
   context.command = "eval";
   context.eval_seconds = seconds;
   nlohmann::ordered_json document = make_results_document(dataset, result, context);
@@ -101,7 +98,8 @@ void add_eval(CLI::App& app) {
                   "label for tables (default: the image embeddings' folder name)");
   sub->add_option("--out", args->out, "write the results document (JSON) here");
   sub->add_option("--threads", args->threads, "threads (0: all cores)")->capture_default_str();
-  sub->add_option("--gemm", args->gemm, "GEMM backend: openblas | onednn (default: openblas)");
+  sub->add_option("--gemm", args->gemm,
+                  "GEMM backend: openblas | onednn (default: onednn when built)");
   sub->callback([args] { run_eval(*args); });
 }
 

@@ -14,7 +14,9 @@ void add_report(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* sub = app.add_subcommand("report", "Render results documents as tables");
-  sub->add_option("results", args->files, "RESULTS.json files")->required()->check(CLI::ExistingFile);
+  sub->add_option("results", args->files, "RESULTS.json files")
+      ->required()
+      ->check(CLI::ExistingFile);
   sub->add_option("--format", args->format, "md | csv | json")
       ->check(CLI::IsMember({"md", "csv", "json"}))
       ->capture_default_str();

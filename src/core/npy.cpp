@@ -24,7 +24,7 @@ namespace vlbench {
 namespace {
 
 constexpr std::string_view kMagic = "\x93NUMPY";
-constexpr std::size_t kAlign = 64;            // NumPy's ARRAY_ALIGN: data offset multiple
+constexpr std::size_t kAlign = 64;             // NumPy's ARRAY_ALIGN: data offset multiple
 constexpr std::size_t kGrowthAxisDigits = 21;  // NumPy's GROWTH_AXIS_MAX_DIGITS
 constexpr int kMaxNesting = 32;                // deeper literals are not a plain array header
 
@@ -34,9 +34,9 @@ struct Descr {
 };
 // The descr each dtype is written with; reading also accepts '|' and '<' interchangeably.
 constexpr Descr kDescrs[] = {
-    {"<f8", DType::f64}, {"<f4", DType::f32}, {"<f2", DType::f16}, {"<i8", DType::i64},
-    {"<i4", DType::i32}, {"<i2", DType::i16}, {"|i1", DType::i8},  {"|u1", DType::u8},
-    {"|b1", DType::boolean},
+    {"<f8", DType::f64}, {"<f4", DType::f32}, {"<f2", DType::f16},
+    {"<i8", DType::i64}, {"<i4", DType::i32}, {"<i2", DType::i16},
+    {"|i1", DType::i8},  {"|u1", DType::u8},  {"|b1", DType::boolean},
 };
 
 std::string shape_string(const std::vector<std::int64_t>& shape) {
@@ -102,8 +102,7 @@ class HeaderParser {
   }
 
   [[noreturn]] void error(std::string_view expected) const {
-    fail("{}: malformed .npy header: expected {} at character {}", path_.string(), expected,
-         pos_);
+    fail("{}: malformed .npy header: expected {} at character {}", path_.string(), expected, pos_);
   }
 
   std::string parse_string() {
@@ -186,17 +185,18 @@ class HeaderParser {
 
 DType dtype_from_descr(const std::string& descr, const std::filesystem::path& path) {
   if (!descr.empty() && descr[0] == '>') {
-    fail("{}: big-endian arrays ('{}') are not supported; save with "
-         "arr.astype(arr.dtype.newbyteorder('<'))",
-         path.string(), descr);
+    fail(
+        "{}: big-endian arrays ('{}') are not supported; save with "
+        "arr.astype(arr.dtype.newbyteorder('<'))",
+        path.string(), descr);
   }
   if (descr.size() == 3 && (descr[0] == '<' || descr[0] == '|')) {
     for (const Descr& known : kDescrs) {
       if (known.text.substr(1) == std::string_view(descr).substr(1)) return known.dtype;
     }
   }
-  fail("{}: unsupported dtype '{}' (supported: <f8 <f4 <f2 <i8 <i4 <i2 |i1 |u1 |b1)",
-       path.string(), descr);
+  fail("{}: unsupported dtype '{}' (supported: <f8 <f4 <f2 <i8 <i4 <i2 |i1 |u1 |b1)", path.string(),
+       descr);
 }
 
 std::string_view descr_of(DType dtype) {
@@ -231,7 +231,7 @@ std::string header_bytes(DType dtype, const std::vector<std::int64_t>& shape) {
   }
   for (const int major : {1, 2}) {
     const std::size_t prefix = kMagic.size() + 2 + (major == 1 ? 2 : 4);
-    const std::size_t unpadded = dict.size() + 1;  // + '\n'
+    const std::size_t unpadded = dict.size() + 1;                   // + '\n'
     const std::size_t pad = kAlign - (prefix + unpadded) % kAlign;  // 64 when aligned: NumPy's
     const std::size_t header_len = unpadded + pad;
     if (major == 1 && header_len > 0xffff) continue;  // needs the u32 length of version 2.0
@@ -296,8 +296,9 @@ NpyArray read_npy(const std::filesystem::path& path) {
     if (*slot != nullptr) fail("{}: duplicate key '{}' in the .npy header", name, key);
     *slot = &value;
   }
-  for (const auto& [key, slot] : {std::pair{"descr", descr}, std::pair{"fortran_order",
-                                   fortran_order}, std::pair{"shape", shape}}) {
+  for (const auto& [key, slot] :
+       {std::pair{"descr", descr}, std::pair{"fortran_order", fortran_order},
+        std::pair{"shape", shape}}) {
     if (slot == nullptr) fail("{}: the .npy header has no '{}' key", name, key);
   }
 
@@ -323,8 +324,8 @@ NpyArray read_npy(const std::filesystem::path& path) {
   const std::size_t available = size - data_offset;
   const auto needed = byte_count(array.shape, array.dtype);
   if (!needed) {
-    fail("{}: shape {} of {} is too large (byte count overflows)", name,
-         shape_string(array.shape), dtype_name(array.dtype));
+    fail("{}: shape {} of {} is too large (byte count overflows)", name, shape_string(array.shape),
+         dtype_name(array.dtype));
   }
   if (static_cast<std::uint64_t>(*needed) != available) {
     fail("{}: expected {} bytes of data for shape {} of {}, found {} after the header{}", name,
@@ -376,11 +377,9 @@ void write_npy(const std::filesystem::path& path, DType dtype,
   const std::string temp = file.temp_path().string();
   std::FILE* out = std::fopen(temp.c_str(), "wb");
   if (out == nullptr) fail("cannot create {}: {}", temp, std::strerror(errno));
-  const bool written =
-      std::fwrite(header.data(), 1, header.size(), out) == header.size() &&
-      (*nbytes == 0 ||
-       std::fwrite(data, 1, static_cast<std::size_t>(*nbytes), out) ==
-           static_cast<std::size_t>(*nbytes));
+  const bool written = std::fwrite(header.data(), 1, header.size(), out) == header.size() &&
+                       (*nbytes == 0 || std::fwrite(data, 1, static_cast<std::size_t>(*nbytes),
+                                                    out) == static_cast<std::size_t>(*nbytes));
   const int saved = errno;
   if (std::fclose(out) != 0 || !written) {
     fail("cannot write {}: {}", temp, std::strerror(written ? errno : saved));

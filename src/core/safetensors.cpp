@@ -69,9 +69,10 @@ Entry parse_entry(const std::string& file, const std::string& name, const json& 
   }
   const auto dtype = dtype_from_name(dtype_it->get<std::string>());
   if (!dtype) {
-    fail("{}: tensor '{}': unknown dtype \"{}\" (expected F64, F32, F16, BF16, I64, I32, I16, "
-         "I8, U8 or BOOL)",
-         file, name, dtype_it->get<std::string>());
+    fail(
+        "{}: tensor '{}': unknown dtype \"{}\" (expected F64, F32, F16, BF16, I64, I32, I16, "
+        "I8, U8 or BOOL)",
+        file, name, dtype_it->get<std::string>());
   }
   entry.info.dtype = *dtype;
 
@@ -95,19 +96,20 @@ Entry parse_entry(const std::string& file, const std::string& name, const json& 
     end = non_negative_int((*offsets_it)[1]);
   }
   if (!begin || !end) {
-    fail("{}: tensor '{}': \"data_offsets\" must be [begin, end] with non-negative integers",
-         file, name);
+    fail("{}: tensor '{}': \"data_offsets\" must be [begin, end] with non-negative integers", file,
+         name);
   }
   entry.begin = static_cast<std::uint64_t>(*begin);
   entry.end = static_cast<std::uint64_t>(*end);
   if (entry.begin > entry.end) {
-    fail("{}: tensor '{}': data_offsets [{}, {}] end before they begin", file, name,
-         entry.begin, entry.end);
+    fail("{}: tensor '{}': data_offsets [{}, {}] end before they begin", file, name, entry.begin,
+         entry.end);
   }
   if (entry.end > data_len) {
-    fail("{}: tensor '{}': data_offsets [{}, {}] run past the end of the data section "
-         "({} bytes)",
-         file, name, entry.begin, entry.end, data_len);
+    fail(
+        "{}: tensor '{}': data_offsets [{}, {}] run past the end of the data section "
+        "({} bytes)",
+        file, name, entry.begin, entry.end, data_len);
   }
 
   // numel × element size, overflow-checked: huge dims must not wrap around to a small size.
@@ -139,8 +141,7 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
     header_len = (header_len << 8) | std::to_integer<std::uint64_t>(file_.data()[i]);
   }
   if (header_len > size - 8) {
-    fail("{}: header length {} points past the end of the file ({} bytes)", name, header_len,
-         size);
+    fail("{}: header length {} points past the end of the file ({} bytes)", name, header_len, size);
   }
   if (header_len > kMaxHeaderBytes) {
     fail("{}: header length {} exceeds the {}-byte limit", name, header_len, kMaxHeaderBytes);
@@ -187,9 +188,10 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
     }
     if (entry.begin > expected) {
       if (previous == nullptr) {
-        fail("{}: tensor '{}' begins at byte {} of the data section, expected 0 (unused bytes "
-             "before it)",
-             name, entry.info.name, entry.begin);
+        fail(
+            "{}: tensor '{}' begins at byte {} of the data section, expected 0 (unused bytes "
+            "before it)",
+            name, entry.info.name, entry.begin);
       }
       fail("{}: {} unused bytes between tensor '{}' (ends at {}) and tensor '{}' (begins at {})",
            name, entry.begin - expected, previous->info.name, expected, entry.info.name,
@@ -202,9 +204,10 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
     if (previous == nullptr) {
       fail("{}: the header lists no tensors but the data section holds {} bytes", name, data_len);
     }
-    fail("{}: tensor '{}' ends at byte {} but the data section holds {} bytes (unused bytes at "
-         "the end)",
-         name, previous->info.name, expected, data_len);
+    fail(
+        "{}: tensor '{}' ends at byte {} but the data section holds {} bytes (unused bytes at "
+        "the end)",
+        name, previous->info.name, expected, data_len);
   }
 
   tensors_.reserve(entries.size());

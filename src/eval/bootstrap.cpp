@@ -28,8 +28,7 @@ Estimate interval(double value, std::vector<double> resampled) {
 }
 
 // Column c of the row-major result of resample_statistics.
-std::vector<double> column(const std::vector<double>& table, std::size_t n_columns,
-                           std::size_t c) {
+std::vector<double> column(const std::vector<double>& table, std::size_t n_columns, std::size_t c) {
   std::vector<double> out;
   out.reserve(table.size() / n_columns);
   for (std::size_t i = c; i < table.size(); i += n_columns) out.push_back(table[i]);
@@ -70,27 +69,30 @@ std::vector<double> resample_statistics(std::span<const std::span<const double>>
   const auto n_resamples = static_cast<std::int64_t>(std::max(0, options.n_resamples));
   std::vector<double> result(static_cast<std::size_t>(n_resamples) * n_columns);
 
-  pool.parallel_for(n_resamples, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<std::uint32_t> draws(n);
-    std::vector<double> gathered(n);
-    for (std::int64_t r = begin; r < end; ++r) {
-      SplitMix64 rng = SplitMix64::for_item(options.seed, static_cast<std::uint64_t>(r));
-      for (auto& d : draws) d = static_cast<std::uint32_t>(rng.below(n));
-      for (std::size_t c = 0; c < n_columns; ++c) {
-        const double* values = columns[c].data();
-        double stat;
-        if (statistics[c] == Statistic::mean) {
-          double sum = 0.0;
-          for (std::uint32_t d : draws) sum += values[d];
-          stat = sum / static_cast<double>(n);
-        } else {
-          for (std::size_t i = 0; i < n; ++i) gathered[i] = values[draws[i]];
-          stat = median_in_place(gathered);
+  pool.parallel_for(
+      n_resamples,
+      [&](std::int64_t begin, std::int64_t end) {
+        std::vector<std::uint32_t> draws(n);
+        std::vector<double> gathered(n);
+        for (std::int64_t r = begin; r < end; ++r) {
+          SplitMix64 rng = SplitMix64::for_item(options.seed, static_cast<std::uint64_t>(r));
+          for (auto& d : draws) d = static_cast<std::uint32_t>(rng.below(n));
+          for (std::size_t c = 0; c < n_columns; ++c) {
+            const double* values = columns[c].data();
+            double stat;
+            if (statistics[c] == Statistic::mean) {
+              double sum = 0.0;
+              for (std::uint32_t d : draws) sum += values[d];
+              stat = sum / static_cast<double>(n);
+            } else {
+              for (std::size_t i = 0; i < n; ++i) gathered[i] = values[draws[i]];
+              stat = median_in_place(gathered);
+            }
+            result[static_cast<std::size_t>(r) * n_columns + c] = stat;
+          }
         }
-        result[static_cast<std::size_t>(r) * n_columns + c] = stat;
-      }
-    }
-  }, 1);
+      },
+      1);
   return result;
 }
 
@@ -148,8 +150,8 @@ PairedDifference paired_bootstrap(std::span<const double> a, std::span<const dou
     // Shifting the bootstrap distribution to mean zero gives the null distribution.
     if (std::abs(diffs[r] - observed) >= std::abs(observed)) ++at_least_as_extreme;
   }
-  out.p_value = static_cast<double>(1 + at_least_as_extreme) /
-                static_cast<double>(1 + diffs.size());
+  out.p_value =
+      static_cast<double>(1 + at_least_as_extreme) / static_cast<double>(1 + diffs.size());
   out.diff = interval(observed, std::move(diffs));
   return out;
 }

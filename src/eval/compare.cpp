@@ -10,8 +10,8 @@ namespace {
 template <typename T>
 void check_pair(const std::vector<T>& a, const std::vector<T>& b, const char* what) {
   if (a.size() != b.size()) {
-    fail("cannot compare {}: A has {} per-query values, B has {} (expected the same queries)",
-         what, a.size(), b.size());
+    fail("cannot compare {}: A has {} per-query values, B has {} (expected the same queries)", what,
+         a.size(), b.size());
   }
 }
 
@@ -35,9 +35,9 @@ void compare_ranks(const std::string& direction, const std::vector<std::int32_t>
       {"median_rank", [](std::int32_t r) { return static_cast<double>(r); }, Statistic::median},
   };
   for (const auto& m : metrics) {
-    out.push_back({direction + "." + m.name,
-                   paired_bootstrap(column(a, m.value), column(b, m.value), m.statistic,
-                                    options, pool)});
+    out.push_back(
+        {direction + "." + m.name,
+         paired_bootstrap(column(a, m.value), column(b, m.value), m.statistic, options, pool)});
   }
 }
 
@@ -59,8 +59,8 @@ std::vector<MetricComparison> compare_per_query(const PerQuery& a, const PerQuer
     const struct {
       const char* name;
       std::uint8_t bit;
-    } scores[] = {{"text", kWinogroundText}, {"image", kWinogroundImage},
-                  {"group", kWinogroundGroup}};
+    } scores[] = {
+        {"text", kWinogroundText}, {"image", kWinogroundImage}, {"group", kWinogroundGroup}};
     for (const auto& s : scores) {
       std::vector<double> va, vb;
       for (std::uint8_t o : a.winoground_outcome) va.push_back((o & s.bit) ? 1.0 : 0.0);

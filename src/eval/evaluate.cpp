@@ -43,8 +43,8 @@ EvalResult evaluate(const Dataset& dataset, const MatrixF32& images, const Matri
   }
 
   result.protocol = protocol_name(options.protocol);
-  const auto gemm =
-      make_gemm(options.gemm.empty() ? default_gemm_backend() : options.gemm);
+  result.gemm = options.gemm.empty() ? default_gemm_backend() : options.gemm;
+  const auto gemm = make_gemm(result.gemm);
   gemm->set_threads(pool.size());
   const RetrievalTask t2i = make_task(dataset, options.protocol, Direction::t2i);
   result.t2i = run_retrieval(t2i, texts, images, *gemm, pool, options.bootstrap);

@@ -12,8 +12,8 @@ class ThreadPool;
 
 // Ranks one direction's queries exactly (index/exact_rank) and summarizes them.
 RetrievalMetrics run_retrieval(const RetrievalTask& task, const MatrixF32& query_side,
-                               const MatrixF32& gallery_side, const Gemm& gemm,
-                               ThreadPool& pool, const BootstrapOptions& bootstrap);
+                               const MatrixF32& gallery_side, const Gemm& gemm, ThreadPool& pool,
+                               const BootstrapOptions& bootstrap);
 
 // Winoground: example e has images 2e, 2e+1 and captions 2e, 2e+1.
 WinogroundMetrics run_winoground(const Dataset& dataset, const MatrixF32& images,

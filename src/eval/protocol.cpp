@@ -12,9 +12,12 @@ Protocol parse_protocol(const std::string& name) {
 
 std::string protocol_name(Protocol protocol) {
   switch (protocol) {
-    case Protocol::seed: return "seed";
-    case Protocol::standard: return "standard";
-    case Protocol::symmetric: return "symmetric";
+    case Protocol::seed:
+      return "seed";
+    case Protocol::standard:
+      return "standard";
+    case Protocol::symmetric:
+      return "symmetric";
   }
   VLB_ASSERT(false);
   return {};
@@ -53,8 +56,8 @@ RetrievalTask make_task(const Dataset& dataset, Protocol protocol, Direction dir
 
   if (direction == Direction::t2i) {
     // Captions ask for their image; the gallery is every image.
-    task.query_rows = all_captions_are_queries ? iota_rows(dataset.n_captions())
-                                               : first_captions(dataset);
+    task.query_rows =
+        all_captions_are_queries ? iota_rows(dataset.n_captions()) : first_captions(dataset);
     task.gallery_rows = iota_rows(dataset.n_images());
     task.target_begin.push_back(0);
     for (std::int32_t caption : task.query_rows) {

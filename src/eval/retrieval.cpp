@@ -58,8 +58,7 @@ RetrievalMetrics retrieval_metrics(Direction direction, std::vector<std::int32_t
   const std::span<const double> columns[] = {hit1, hit5, hit10, reciprocal, rank};
   const Statistic statistics[] = {Statistic::mean, Statistic::mean, Statistic::mean,
                                   Statistic::mean, Statistic::median};
-  const std::vector<Estimate> estimates =
-      bootstrap_estimates(columns, statistics, bootstrap, pool);
+  const std::vector<Estimate> estimates = bootstrap_estimates(columns, statistics, bootstrap, pool);
 
   RetrievalMetrics m;
   m.direction = direction;
@@ -76,8 +75,8 @@ RetrievalMetrics retrieval_metrics(Direction direction, std::vector<std::int32_t
 }
 
 RetrievalMetrics run_retrieval(const RetrievalTask& task, const MatrixF32& query_side,
-                               const MatrixF32& gallery_side, const Gemm& gemm,
-                               ThreadPool& pool, const BootstrapOptions& bootstrap) {
+                               const MatrixF32& gallery_side, const Gemm& gemm, ThreadPool& pool,
+                               const BootstrapOptions& bootstrap) {
   VLB_ASSERT(query_side.cols == gallery_side.cols);
   MatrixF32 query_storage, gallery_storage;
   const MatrixF32& queries = select_rows(query_side, task.query_rows, query_storage);

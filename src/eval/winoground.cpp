@@ -29,8 +29,7 @@ WinogroundScores score_examples(const std::vector<std::uint8_t>& outcome,
   }
   const std::span<const double> columns[] = {text, image, group};
   const Statistic statistics[] = {Statistic::mean, Statistic::mean, Statistic::mean};
-  const std::vector<Estimate> estimates =
-      bootstrap_estimates(columns, statistics, bootstrap, pool);
+  const std::vector<Estimate> estimates = bootstrap_estimates(columns, statistics, bootstrap, pool);
   scores.text = estimates[0];
   scores.image = estimates[1];
   scores.group = estimates[2];

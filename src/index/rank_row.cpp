@@ -24,9 +24,9 @@ float float_at_or_below(double x) {
 // Counts s[j] > hi and appends to window every j (offset by `first`) with lo <= s[j] <= hi.
 // Chunks of 32 are counted branch-free (vectorized); the rare chunk holding a window item is
 // scanned again one by one, while it is still in L1.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-std::uint32_t scan_row(const float* s, std::int64_t n, float lo, float hi, std::int32_t first,
-                       std::vector<std::int32_t>& window) {
+[[gnu::target_clones("avx512f", "avx2", "default")]] std::uint32_t scan_row(
+    const float* s, std::int64_t n, float lo, float hi, std::int32_t first,
+    std::vector<std::int32_t>& window) {
   constexpr std::int64_t kChunk = 32;
   std::uint32_t greater = 0;
   std::int64_t j0 = 0;
@@ -56,8 +56,9 @@ std::uint32_t scan_row(const float* s, std::int64_t n, float lo, float hi, std::
 
 }  // namespace
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-double exact_score(const float* a, const float* b, std::int64_t d) {
+[[gnu::target_clones("avx512f", "avx2", "default")]] double exact_score(const float* a,
+                                                                        const float* b,
+                                                                        std::int64_t d) {
   // 16 independent lanes in a fixed order, so vector code (any width) gives the same bits as
   // scalar code. Products of floats are exact in double, so FMA contraction cannot change
   // them either.
@@ -78,7 +79,9 @@ double exact_score(const float* a, const float* b, std::int64_t d) {
   return lane[0];
 }
 
-double norm(const float* v, std::int64_t d) { return std::sqrt(exact_score(v, v, d)); }
+double norm(const float* v, std::int64_t d) {
+  return std::sqrt(exact_score(v, v, d));
+}
 
 double score_error_bound(double norm_a, double norm_b, std::int64_t d) {
   // Higham, Accuracy and Stability of Numerical Algorithms, (3.5): a d-term dot product

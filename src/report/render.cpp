@@ -32,9 +32,9 @@ std::string percent_cell(const json& metric) {
 std::string plain_cell(const json& metric, const char* spec) {
   if (!metric.is_object() || !metric.contains("value")) return "–";
   const json& ci = metric["ci95"];
-  return fmt::format(fmt::runtime(std::string("{:") + spec + "} [{:" + spec + "}, {:" + spec +
-                                  "}]"),
-                     metric["value"].get<double>(), ci[0].get<double>(), ci[1].get<double>());
+  return fmt::format(
+      fmt::runtime(std::string("{:") + spec + "} [{:" + spec + "}, {:" + spec + "}]"),
+      metric["value"].get<double>(), ci[0].get<double>(), ci[1].get<double>());
 }
 
 const json& at_path(const json& root, std::initializer_list<const char*> path) {
@@ -79,17 +79,15 @@ std::string render_markdown(const std::vector<LoadedResults>& results) {
   }
   if (!retrieval.empty()) {
     out += "### Retrieval: Recall@K (%), 95% bootstrap interval\n\n";
-    append_header(out, {"model", "dataset", "protocol", "t2i R@1", "t2i R@5", "t2i R@10",
-                        "i2t R@1", "i2t R@5", "i2t R@10"});
+    append_header(out, {"model", "dataset", "protocol", "t2i R@1", "t2i R@5", "t2i R@10", "i2t R@1",
+                        "i2t R@5", "i2t R@10"});
     for (const auto* r : retrieval) {
       const json& m = r->document["metrics"];
-      append_row(out, {model_label(*r), dataset_label(*r), r->document["protocol"],
-                       percent_cell(at_path(m, {"t2i", "r1"})),
-                       percent_cell(at_path(m, {"t2i", "r5"})),
-                       percent_cell(at_path(m, {"t2i", "r10"})),
-                       percent_cell(at_path(m, {"i2t", "r1"})),
-                       percent_cell(at_path(m, {"i2t", "r5"})),
-                       percent_cell(at_path(m, {"i2t", "r10"}))});
+      append_row(
+          out, {model_label(*r), dataset_label(*r), r->document["protocol"],
+                percent_cell(at_path(m, {"t2i", "r1"})), percent_cell(at_path(m, {"t2i", "r5"})),
+                percent_cell(at_path(m, {"t2i", "r10"})), percent_cell(at_path(m, {"i2t", "r1"})),
+                percent_cell(at_path(m, {"i2t", "r5"})), percent_cell(at_path(m, {"i2t", "r10"}))});
     }
     out += "\n### Retrieval: ranks\n\n";
     append_header(out, {"model", "dataset", "protocol", "direction", "queries", "gallery",
@@ -98,10 +96,10 @@ std::string render_markdown(const std::vector<LoadedResults>& results) {
       for (const char* direction : {"t2i", "i2t"}) {
         const json& d = at_path(r->document["metrics"], {direction});
         if (d.is_null()) continue;
-        append_row(out, {model_label(*r), dataset_label(*r), r->document["protocol"],
-                         direction, d["queries"].dump(), d["gallery"].dump(),
-                         plain_cell(d["median_rank"], ".1f"), plain_cell(d["mrr"], ".3f"),
-                         d["ties"].dump()});
+        append_row(out,
+                   {model_label(*r), dataset_label(*r), r->document["protocol"], direction,
+                    d["queries"].dump(), d["gallery"].dump(), plain_cell(d["median_rank"], ".1f"),
+                    plain_cell(d["mrr"], ".3f"), d["ties"].dump()});
       }
     }
     out += "\n";
@@ -194,7 +192,7 @@ std::string render_comparison_markdown(const LoadedResults& a, const LoadedResul
     const auto f = [&](double v) { return fmt::format(fmt::runtime(spec), scale * v); };
     append_row(out, {c.name + (is_rank || is_mrr ? "" : " (%)"), f(c.result.a), f(c.result.b),
                      f(c.result.diff.value),
-                     "[" + f(c.result.diff.lo) + ", " + f(c.result.diff.hi) + "]",
+                     fmt::format("[{}, {}]", f(c.result.diff.lo), f(c.result.diff.hi)),
                      fmt::format("{:.4f}", c.result.p_value)});
   }
   return out;

@@ -16,13 +16,19 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-json estimate_json(const Estimate& e) { return {{"value", e.value}, {"ci95", {e.lo, e.hi}}}; }
+json estimate_json(const Estimate& e) {
+  return {{"value", e.value}, {"ci95", {e.lo, e.hi}}};
+}
 
 json retrieval_json(const RetrievalMetrics& m) {
-  return {{"queries", m.n_queries},     {"gallery", m.n_gallery},
-          {"r1", estimate_json(m.r1)},  {"r5", estimate_json(m.r5)},
-          {"r10", estimate_json(m.r10)}, {"mrr", estimate_json(m.mrr)},
-          {"median_rank", estimate_json(m.median_rank)}, {"ties", m.ties}};
+  return {{"queries", m.n_queries},
+          {"gallery", m.n_gallery},
+          {"r1", estimate_json(m.r1)},
+          {"r5", estimate_json(m.r5)},
+          {"r10", estimate_json(m.r10)},
+          {"mrr", estimate_json(m.mrr)},
+          {"median_rank", estimate_json(m.median_rank)},
+          {"ties", m.ties}};
 }
 
 json winoground_scores_json(const WinogroundScores& s) {
@@ -48,7 +54,9 @@ std::string sidecar_name(const std::filesystem::path& json_path) {
 
 }  // namespace
 
-const char* version() { return VLBENCH_VERSION; }
+const char* version() {
+  return VLBENCH_VERSION;
+}
 
 json machine_description() {
   std::string cpu = "unknown";
@@ -62,9 +70,7 @@ json machine_description() {
   utsname uts{};
   std::string os = "unknown";
   if (uname(&uts) == 0) os = std::string(uts.sysname) + " " + uts.release + " " + uts.machine;
-  return {{"cpu", cpu},
-          {"logical_cores", std::thread::hardware_concurrency()},
-          {"os", os}};
+  return {{"cpu", cpu}, {"logical_cores", std::thread::hardware_concurrency()}, {"os", os}};
 }
 
 json make_results_document(const Dataset& dataset, const EvalResult& result,
@@ -102,7 +108,7 @@ json make_results_document(const Dataset& dataset, const EvalResult& result,
       {"run",
        {{"command", context.command},
         {"threads", threads},
-        {"gemm", context.options.gemm},
+        {"gemm", result.gemm},
         {"bootstrap",
          {{"resamples", context.options.bootstrap.n_resamples},
           {"seed", context.options.bootstrap.seed},
@@ -179,8 +185,7 @@ LoadedResults read_results(const std::filesystem::path& path) {
     fail("{}: 'per_query' must name a file and 'per_query_layout' must be an object",
          path.string());
   }
-  const std::filesystem::path sidecar =
-      path.parent_path() / sidecar_name_json.get<std::string>();
+  const std::filesystem::path sidecar = path.parent_path() / sidecar_name_json.get<std::string>();
   const NpyArray array = read_npy(sidecar);
   if (array.dtype != DType::i32 || array.shape.size() != 1) {
     fail("{}: expected a 1-d int32 array of per-query values", sidecar.string());
@@ -197,8 +202,8 @@ LoadedResults read_results(const std::filesystem::path& path) {
     const auto offset = range[0].get<std::int64_t>();
     const auto count = range[1].get<std::int64_t>();
     if (offset > n || count > n - offset) {
-      fail("{}: per_query_layout.{} = [{}, {}] exceeds the {} values in {}", path.string(),
-           name, offset, count, n, sidecar.string());
+      fail("{}: per_query_layout.{} = [{}, {}] exceeds the {} values in {}", path.string(), name,
+           offset, count, n, sidecar.string());
     }
     const std::int32_t* begin = values.data() + offset;
     if (name == "t2i_rank") {

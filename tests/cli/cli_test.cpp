@@ -5,6 +5,7 @@
 #include <vlbench/core/atomic_file.hpp>
 #include <vlbench/core/npy.hpp>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -22,16 +23,17 @@ using testing::TempDir;
 const std::string kCoco = "coco-karpathy:" + repo_path("data/coco-karpathy-mini").string();
 const std::string kWinoground = "winoground:" + repo_path("data/winoground-mini").string();
 
-std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+std::string q(const std::filesystem::path& p) { return fmt::format("'{}'", p.string()); }
 
 // Synthetic embeddings for `spec` in dir/name/{IMAGES,TEXTS}.npy.
 std::filesystem::path synth(const TempDir& dir, const std::string& spec, const std::string& name,
                             int seed) {
   std::string output;
   const auto out = dir / name;
-  const int rc = run_cli("synth-embeddings --dataset " + spec + " --allow-any-size --dim 32 --seed " +
-                             std::to_string(seed) + " --out " + q(out),
-                         &output);
+  const int rc =
+      run_cli("synth-embeddings --dataset " + spec + " --allow-any-size --dim 32 --seed " +
+                  std::to_string(seed) + " --out " + q(out),
+              &output);
   EXPECT_EQ(rc, 0) << output;
   return out;
 }
@@ -41,7 +43,9 @@ std::string eval_args(const std::string& spec, const std::filesystem::path& emb)
          q(emb / "IMAGES.npy") + " --text-embeddings " + q(emb / "TEXTS.npy");
 }
 
-json read_json(const std::filesystem::path& p) { return json::parse(read_file(p)); }
+json read_json(const std::filesystem::path& p) {
+  return json::parse(read_file(p));
+}
 
 // Files left in `dir` (to check that a failed command wrote nothing, not even a temporary).
 std::vector<std::string> files_in(const std::filesystem::path& dir) {
@@ -57,7 +61,8 @@ TEST(Cli, EvalWritesResultsThatReportAndCompareRead) {
   TempDir dir;
   const auto emb = synth(dir, kCoco, "model_a", 1);
   std::string output;
-  ASSERT_EQ(run_cli(eval_args(kCoco, emb) + " --protocol seed --out " + q(dir / "a.json"), &output), 0)
+  ASSERT_EQ(run_cli(eval_args(kCoco, emb) + " --protocol seed --out " + q(dir / "a.json"), &output),
+            0)
       << output;
   EXPECT_NE(output.find("| model | dataset | protocol | t2i R@1"), std::string::npos) << output;
 
@@ -92,20 +97,27 @@ TEST(Cli, EvalWritesResultsThatReportAndCompareRead) {
 
   // A second "model" on the same queries; compare it with A, and A with itself.
   const auto emb_b = synth(dir, kCoco, "model_b", 2);
-  ASSERT_EQ(run_cli(eval_args(kCoco, emb_b) + " --protocol seed --out " + q(dir / "b.json"), &output), 0);
-  ASSERT_EQ(run_cli("compare " + q(dir / "a.json") + " " + q(dir / "b.json") + " --format json",
-                    &output), 0) << output;
+  ASSERT_EQ(
+      run_cli(eval_args(kCoco, emb_b) + " --protocol seed --out " + q(dir / "b.json"), &output), 0);
+  ASSERT_EQ(
+      run_cli("compare " + q(dir / "a.json") + " " + q(dir / "b.json") + " --format json", &output),
+      0)
+      << output;
   const json cmp = json::parse(output);
   EXPECT_TRUE(cmp["metrics"].contains("t2i.r1"));
   EXPECT_TRUE(cmp["metrics"].contains("i2t.median_rank"));
-  ASSERT_EQ(run_cli("compare " + q(dir / "a.json") + " " + q(dir / "a.json") + " --format json",
-                    &output), 0) << output;
+  ASSERT_EQ(
+      run_cli("compare " + q(dir / "a.json") + " " + q(dir / "a.json") + " --format json", &output),
+      0)
+      << output;
   EXPECT_EQ(json::parse(output)["metrics"]["t2i.r10"]["p_value"], 1.0);
   ASSERT_EQ(run_cli("compare " + q(dir / "a.json") + " " + q(dir / "b.json"), &output), 0);
   EXPECT_NE(output.find("| metric | A | B | B - A |"), std::string::npos) << output;
 
   // Another protocol evaluates other queries: not comparable.
-  ASSERT_EQ(run_cli(eval_args(kCoco, emb_b) + " --protocol standard --out " + q(dir / "c.json"), &output), 0);
+  ASSERT_EQ(
+      run_cli(eval_args(kCoco, emb_b) + " --protocol standard --out " + q(dir / "c.json"), &output),
+      0);
   EXPECT_NE(run_cli("compare " + q(dir / "a.json") + " " + q(dir / "c.json"), &output), 0);
   EXPECT_NE(output.find("not comparable: protocol differs"), std::string::npos) << output;
 }
@@ -114,7 +126,8 @@ TEST(Cli, WinogroundEvalAndReport) {
   TempDir dir;
   const auto emb = synth(dir, kWinoground, "wino", 3);
   std::string output;
-  ASSERT_EQ(run_cli(eval_args(kWinoground, emb) + " --out " + q(dir / "w.json"), &output), 0) << output;
+  ASSERT_EQ(run_cli(eval_args(kWinoground, emb) + " --out " + q(dir / "w.json"), &output), 0)
+      << output;
   const json doc = read_json(dir / "w.json");
   EXPECT_EQ(doc["protocol"], "winoground");
   const json& w = doc["metrics"]["winoground"];
@@ -131,8 +144,10 @@ TEST(Cli, MetricsIdenticalForOneAndTwoThreads) {
   TempDir dir;
   const auto emb = synth(dir, kCoco, "m", 4);
   std::string output;
-  ASSERT_EQ(run_cli(eval_args(kCoco, emb) + " --threads 1 --out " + q(dir / "t1.json"), &output), 0);
-  ASSERT_EQ(run_cli(eval_args(kCoco, emb) + " --threads 2 --out " + q(dir / "t2.json"), &output), 0);
+  ASSERT_EQ(run_cli(eval_args(kCoco, emb) + " --threads 1 --out " + q(dir / "t1.json"), &output),
+            0);
+  ASSERT_EQ(run_cli(eval_args(kCoco, emb) + " --threads 2 --out " + q(dir / "t2.json"), &output),
+            0);
   EXPECT_EQ(read_json(dir / "t1.json")["metrics"], read_json(dir / "t2.json")["metrics"]);
   EXPECT_EQ(read_file(dir / "t1.per_query.npy"), read_file(dir / "t2.per_query.npy"));
 }
@@ -161,23 +176,26 @@ TEST(Cli, EvalErrorsNameTheProblemAndLeaveNoOutput) {
 
   // Malformed dataset JSON: file and line.
   std::filesystem::create_directory(dir / "bad_json");
-  testing::write_text(dir / "bad_json/dataset_coco.json", "{\"images\": [\n  {\"split\": \"test\",,}\n]}\n");
+  testing::write_text(dir / "bad_json/dataset_coco.json",
+                      "{\"images\": [\n  {\"split\": \"test\",,}\n]}\n");
   expect_eval_error(eval_args("coco-karpathy:" + (dir / "bad_json").string(), emb), out,
                     {"dataset_coco.json:2:", "invalid JSON"});
 
   // A missing field names the entry and the field.
   std::filesystem::create_directory(dir / "no_sentences");
-  testing::write_text(dir / "no_sentences/dataset_coco.json",
-                      R"({"images": [{"filepath": "val2014", "filename": "a.jpg", "split": "test", "cocoid": 7}]})");
+  testing::write_text(
+      dir / "no_sentences/dataset_coco.json",
+      R"({"images": [{"filepath": "val2014", "filename": "a.jpg", "split": "test", "cocoid": 7}]})");
   expect_eval_error(eval_args("coco-karpathy:" + (dir / "no_sentences").string(), emb), out,
                     {"dataset_coco.json", "sentences"});
 
   // Unknown split; a split without images.
   expect_eval_error(eval_args(kCoco, emb) + " --split dev", out, {"dev"});
   std::filesystem::create_directory(dir / "no_test");
-  testing::write_text(dir / "no_test/dataset_coco.json",
-                      R"({"images": [{"filepath": "train2014", "filename": "a.jpg", "split": "train", "cocoid": 7, )"
-                      R"("sentences": [{"raw": "a cat", "tokens": ["a", "cat"]}]}]})");
+  testing::write_text(
+      dir / "no_test/dataset_coco.json",
+      R"({"images": [{"filepath": "train2014", "filename": "a.jpg", "split": "train", "cocoid": 7, )"
+      R"("sentences": [{"raw": "a cat", "tokens": ["a", "cat"]}]}]})");
   expect_eval_error(eval_args("coco-karpathy:" + (dir / "no_test").string(), emb), out,
                     {"dataset_coco.json", "test"});
 

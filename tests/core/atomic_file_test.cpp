@@ -70,8 +70,7 @@ TEST(AtomicFile, CommitWithoutTempNamesIt) {
     file.commit();
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(file.temp_path().string()), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find(file.temp_path().string()), std::string::npos) << e.what();
   }
 }
 

@@ -13,7 +13,9 @@
 namespace vlbench {
 namespace {
 
-std::uint32_t bits(float f) { return std::bit_cast<std::uint32_t>(f); }
+std::uint32_t bits(float f) {
+  return std::bit_cast<std::uint32_t>(f);
+}
 
 TEST(DType, SizesAndNames) {
   EXPECT_EQ(dtype_size(DType::f64), 8u);
@@ -35,14 +37,14 @@ TEST(DType, SizesAndNames) {
 TEST(F16, DecodesHandComputedPatterns) {
   EXPECT_EQ(f16_to_f32(0x3C00), 1.0f);
   EXPECT_EQ(f16_to_f32(0xC000), -2.0f);
-  EXPECT_EQ(f16_to_f32(0x7BFF), 65504.0f);                      // largest finite
-  EXPECT_EQ(f16_to_f32(0x0400), std::ldexp(1.0f, -14));         // smallest normal
-  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));         // smallest subnormal
-  EXPECT_EQ(f16_to_f32(0x03FF), std::ldexp(1023.0f, -24));      // largest subnormal
+  EXPECT_EQ(f16_to_f32(0x7BFF), 65504.0f);                  // largest finite
+  EXPECT_EQ(f16_to_f32(0x0400), std::ldexp(1.0f, -14));     // smallest normal
+  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));     // smallest subnormal
+  EXPECT_EQ(f16_to_f32(0x03FF), std::ldexp(1023.0f, -24));  // largest subnormal
   EXPECT_EQ(f16_to_f32(0x8001), -std::ldexp(1.0f, -24));
-  EXPECT_EQ(f16_to_f32(0x3555), 0.333251953125f);               // 1365 / 4096
+  EXPECT_EQ(f16_to_f32(0x3555), 0.333251953125f);  // 1365 / 4096
   EXPECT_EQ(bits(f16_to_f32(0x0000)), 0x00000000u);
-  EXPECT_EQ(bits(f16_to_f32(0x8000)), 0x80000000u);             // -0 keeps its sign
+  EXPECT_EQ(bits(f16_to_f32(0x8000)), 0x80000000u);  // -0 keeps its sign
   EXPECT_EQ(f16_to_f32(0x7C00), std::numeric_limits<float>::infinity());
   EXPECT_EQ(f16_to_f32(0xFC00), -std::numeric_limits<float>::infinity());
   EXPECT_TRUE(std::isnan(f16_to_f32(0x7E00)));
@@ -68,18 +70,18 @@ TEST(F16, EncodesHandComputedPatterns) {
 
 TEST(F16, RoundsToNearestEven) {
   // Normal range: the f16 spacing at 1 is 2^-10.
-  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3C00);        // tie, even is down
-  EXPECT_EQ(f32_to_f16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02);    // tie, even is up
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3C00);      // tie, even is down
+  EXPECT_EQ(f32_to_f16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02);  // tie, even is up
   EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -20)), 0x3C01);
   EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11) - std::ldexp(1.0f, -20)), 0x3C00);
   // Overflow threshold: 65520 is halfway between 65504 (odd mantissa) and 65536 (inf).
   EXPECT_EQ(f32_to_f16(65519.996f), 0x7BFF);
   EXPECT_EQ(f32_to_f16(65520.0f), 0x7C00);
   // Subnormal range: spacing 2^-24.
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);      // tie between 0 and 1 -> 0
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);  // tie between 0 and 1 -> 0
   EXPECT_EQ(f32_to_f16(std::nextafter(std::ldexp(1.0f, -25), 1.0f)), 0x0001);
-  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);      // 1.5 ulp: tie -> 2
-  EXPECT_EQ(f32_to_f16(std::ldexp(5.0f, -25)), 0x0002);      // 2.5 ulp: tie -> 2
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);  // 1.5 ulp: tie -> 2
+  EXPECT_EQ(f32_to_f16(std::ldexp(5.0f, -25)), 0x0002);  // 2.5 ulp: tie -> 2
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -26)), 0x0000);
   EXPECT_EQ(f32_to_f16(-std::ldexp(3.0f, -25)), 0x8002);
   // Largest subnormal + half an ulp is a tie whose even neighbour is the smallest normal.
@@ -87,8 +89,7 @@ TEST(F16, RoundsToNearestEven) {
 }
 
 TEST(F16, NaNStaysNaN) {
-  const std::uint32_t nans[] = {0x7FC00000u, 0x7F800001u, 0xFFC00000u, 0x7FBFFFFFu,
-                                0x7F802000u};
+  const std::uint32_t nans[] = {0x7FC00000u, 0x7F800001u, 0xFFC00000u, 0x7FBFFFFFu, 0x7F802000u};
   for (const std::uint32_t nan : nans) {
     const std::uint16_t h = f32_to_f16(std::bit_cast<float>(nan));
     EXPECT_EQ(h & 0x7C00, 0x7C00) << std::hex << nan;
@@ -155,13 +156,13 @@ TEST(BF16, HandComputedPatterns) {
   EXPECT_EQ(f32_to_bf16(-0.0f), 0x8000);
   EXPECT_EQ(f32_to_bf16(std::numeric_limits<float>::infinity()), 0x7F80);
   EXPECT_EQ(f32_to_bf16(std::numeric_limits<float>::max()), 0x7F80);  // rounds up to inf
-  EXPECT_EQ(f32_to_bf16(std::bit_cast<float>(0x00018000u)), 0x0002);   // subnormal tie -> even
+  EXPECT_EQ(f32_to_bf16(std::bit_cast<float>(0x00018000u)), 0x0002);  // subnormal tie -> even
 }
 
 TEST(BF16, RoundsToNearestEven) {
   // bf16 spacing at 1 is 2^-7.
-  EXPECT_EQ(f32_to_bf16(1.0f + std::ldexp(1.0f, -8)), 0x3F80);       // tie, even is down
-  EXPECT_EQ(f32_to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3F82);   // tie, even is up
+  EXPECT_EQ(f32_to_bf16(1.0f + std::ldexp(1.0f, -8)), 0x3F80);      // tie, even is down
+  EXPECT_EQ(f32_to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3F82);  // tie, even is up
   EXPECT_EQ(f32_to_bf16(1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20)), 0x3F81);
   EXPECT_EQ(f32_to_bf16(std::bit_cast<float>(0x3F807FFFu)), 0x3F80);
   EXPECT_EQ(f32_to_bf16(std::bit_cast<float>(0x3FFF8000u)), 0x4000);  // carry into exponent

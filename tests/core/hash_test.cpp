@@ -58,8 +58,7 @@ TEST(Sha256, FolderNamesPath) {
     sha256_file(dir.path());
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot read " + dir.path().string()),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("cannot read " + dir.path().string()), std::string::npos)
         << e.what();
   }
 }

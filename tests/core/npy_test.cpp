@@ -144,8 +144,9 @@ TEST(Npy, WriteRejectsBf16AndNegativeDims) {
   try {
     write_npy(path, DType::bf16, {1}, &value);
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), path.string() + ": cannot write bf16 to .npy (NumPy has "
-                                                      "no bfloat16)");
+    EXPECT_EQ(std::string(e.what()), path.string() +
+                                         ": cannot write bf16 to .npy (NumPy has "
+                                         "no bfloat16)");
   }
   try {
     write_npy(path, DType::f32, {2, -1}, &value);
@@ -249,9 +250,9 @@ TEST(Npy, RejectsBadFilesNamingFileAndProblem) {
             p + ": unsupported dtype '<c8' (supported: <f8 <f4 <f2 <i8 <i4 <i2 |i1 |u1 |b1)");
   EXPECT_EQ(error_for(dir, npy_v1(dict("'|O'", "False", "(3,)"), 118, f4x6)),
             p + ": unsupported dtype '|O' (supported: <f8 <f4 <f2 <i8 <i4 <i2 |i1 |u1 |b1)");
-  EXPECT_EQ(error_for(dir, npy_v1(dict("[('a', '<f4'), ('b', '<i4')]", "False", "(3,)"), 118,
-                                  f4x6)),
-            p + ": structured or non-string 'descr' is not supported (expected e.g. '<f4')");
+  EXPECT_EQ(
+      error_for(dir, npy_v1(dict("[('a', '<f4'), ('b', '<i4')]", "False", "(3,)"), 118, f4x6)),
+      p + ": structured or non-string 'descr' is not supported (expected e.g. '<f4')");
   EXPECT_EQ(error_for(dir, npy_v1("{'descr': '<f4', 'shape': (6,), }", 118, f4x6)),
             p + ": the .npy header has no 'fortran_order' key");
   EXPECT_EQ(error_for(dir, npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), "
@@ -273,21 +274,21 @@ TEST(Npy, RejectsBadFilesNamingFileAndProblem) {
   EXPECT_EQ(error_for(dir, npy_v1(dict("'<f4'", "False", "(99999999999999999999,)"), 118, f4x6)),
             p + ": malformed .npy header: expected an integer that fits in 64 bits at character "
                 "69");
-  EXPECT_EQ(error_for(dir, npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (6,)", 118,
-                                  f4x6)),
-            p + ": malformed .npy header: expected ',' or '}' at character 118");
+  EXPECT_EQ(
+      error_for(dir, npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (6,)", 118, f4x6)),
+      p + ": malformed .npy header: expected ',' or '}' at character 118");
   EXPECT_EQ(error_for(dir, npy_v1("{'descr': '<f4' 'fortran_order': False}", 118, f4x6)),
             p + ": malformed .npy header: expected ',' or '}' at character 16");
   EXPECT_EQ(error_for(dir, npy_v1("{'descr': <f4}", 118, f4x6)),
             p + ": malformed .npy header: expected a string, number, tuple, True, False or None "
                 "at character 10");
-  EXPECT_EQ(error_for(dir, npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (6,)} x",
-                                  118, f4x6)),
+  EXPECT_EQ(error_for(dir, npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (6,)} x", 118,
+                                  f4x6)),
             p + ": malformed .npy header: expected only padding after the closing '}' at "
                 "character 56");
-  EXPECT_EQ(error_for(dir, npy_v1("{'descr': '<f4, 'fortran_order': False, 'shape': (6,)}", 118,
-                                  f4x6)),
-            p + ": malformed .npy header: expected ',' or '}' at character 17");
+  EXPECT_EQ(
+      error_for(dir, npy_v1("{'descr': '<f4, 'fortran_order': False, 'shape': (6,)}", 118, f4x6)),
+      p + ": malformed .npy header: expected ',' or '}' at character 17");
 }
 
 TEST(Npy, MissingFileNamesPath) {

@@ -155,14 +155,13 @@ TEST(Safetensors, RejectsBadFilesNamingFileAndTensor) {
                                              std::string(8, '\0'))),
             p + ": tensor 'w': unknown dtype \"Q4\" (expected F64, F32, F16, BF16, I64, I32, "
                 "I16, I8, U8 or BOOL)");
-  EXPECT_EQ(error_for(dir, safetensors_bytes(
-                               "{" +
-                                   entry("w", "F32", "[4294967296, 4294967296, 4294967296]", 0,
-                                         0) +
-                                   "}",
-                               "")),
-            p + ": tensor 'w': shape [4294967296,4294967296,4294967296] of f32 overflows a 64-bit "
-                "byte count");
+  EXPECT_EQ(
+      error_for(
+          dir,
+          safetensors_bytes(
+              "{" + entry("w", "F32", "[4294967296, 4294967296, 4294967296]", 0, 0) + "}", "")),
+      p + ": tensor 'w': shape [4294967296,4294967296,4294967296] of f32 overflows a 64-bit "
+          "byte count");
   EXPECT_EQ(error_for(dir, safetensors_bytes("{" + entry("w", "F32", "[-2]", 0, 0) + "}", "")),
             p + ": tensor 'w': shape [-2] must hold non-negative integers");
   EXPECT_EQ(error_for(dir, safetensors_bytes("{" + entry("w", "F32", "[2.5]", 0, 0) + "}", "")),
@@ -179,14 +178,13 @@ TEST(Safetensors, RejectsBadFilesNamingFileAndTensor) {
             p + ": \"__metadata__\" entry 'k' is not a string");
 
   // Layout of the data section.
-  EXPECT_EQ(error_for(dir, safetensors_bytes("{" + w + ", " + entry("v", "F32", "[2]", 4, 12) +
-                                                 "}",
+  EXPECT_EQ(error_for(dir, safetensors_bytes("{" + w + ", " + entry("v", "F32", "[2]", 4, 12) + "}",
                                              std::string(12, '\0'))),
             p + ": tensor 'v' (bytes [4, 12)) overlaps tensor 'w' (bytes [0, 8))");
-  EXPECT_EQ(error_for(dir, safetensors_bytes("{" + w + ", " + entry("v", "F32", "[2]", 12, 20) +
-                                                 "}",
-                                             std::string(20, '\0'))),
-            p + ": 4 unused bytes between tensor 'w' (ends at 8) and tensor 'v' (begins at 12)");
+  EXPECT_EQ(
+      error_for(dir, safetensors_bytes("{" + w + ", " + entry("v", "F32", "[2]", 12, 20) + "}",
+                                       std::string(20, '\0'))),
+      p + ": 4 unused bytes between tensor 'w' (ends at 8) and tensor 'v' (begins at 12)");
   EXPECT_EQ(error_for(dir, safetensors_bytes("{" + entry("v", "F32", "[2]", 4, 12) + "}",
                                              std::string(12, '\0'))),
             p + ": tensor 'v' begins at byte 4 of the data section, expected 0 (unused bytes "

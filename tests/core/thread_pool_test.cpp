@@ -35,8 +35,8 @@ void check_cover(ThreadPool& pool, std::int64_t n, std::int64_t grain) {
       grain);
   ASSERT_FALSE(bad_range) << "n=" << n << " grain=" << grain;
   for (std::int64_t i = 0; i < n; ++i) {
-    ASSERT_EQ(visits[static_cast<std::size_t>(i)], 1) << "n=" << n << " grain=" << grain
-                                                       << " i=" << i;
+    ASSERT_EQ(visits[static_cast<std::size_t>(i)], 1)
+        << "n=" << n << " grain=" << grain << " i=" << i;
   }
   const std::int64_t limit = grain > 0 ? grain : (n + pool.size() - 1) / pool.size();
   EXPECT_LE(max_chunk.load(), limit) << "n=" << n << " grain=" << grain;
@@ -61,8 +61,8 @@ TEST(ThreadPool, DefaultGrainSplitsEvenly) {
     chunks.emplace(begin, end);
   });
   // grain = ceil(10 / 4) = 3.
-  EXPECT_EQ(chunks, (std::set<std::pair<std::int64_t, std::int64_t>>{
-                        {0, 3}, {3, 6}, {6, 9}, {9, 10}}));
+  EXPECT_EQ(chunks,
+            (std::set<std::pair<std::int64_t, std::int64_t>>{{0, 3}, {3, 6}, {6, 9}, {9, 10}}));
 }
 
 TEST(ThreadPool, DefaultSizeIsHardwareConcurrency) {
@@ -133,8 +133,7 @@ TEST(ThreadPool, CallsFromSeveralThreadsAreSerialised) {
     callers.emplace_back([&] {
       for (int call = 0; call < 200; ++call) {
         pool.parallel_for(
-            100,
-            [&](std::int64_t begin, std::int64_t end) { total += end - begin; }, 7);
+            100, [&](std::int64_t begin, std::int64_t end) { total += end - begin; }, 7);
       }
     });
   }

@@ -81,7 +81,10 @@ TEST(Bootstrap, PairedClearImprovementIsSignificant) {
   std::vector<double> a = hits(500, 200), b = a;
   int fixed = 0;
   for (auto& x : b) {
-    if (x == 0.0 && fixed < 100) { x = 1.0; ++fixed; }
+    if (x == 0.0 && fixed < 100) {
+      x = 1.0;
+      ++fixed;
+    }
   }
   ThreadPool pool(2);
   const PairedDifference d = paired_bootstrap(a, b, Statistic::mean, {1000, 3}, pool);
@@ -96,8 +99,13 @@ TEST(Bootstrap, PairedSmallNoisyDifferenceIsNotSignificant) {
   std::vector<double> a = hits(500, 200), b = a;
   int fixed = 0, broken = 0;
   for (auto& x : b) {
-    if (x == 0.0 && fixed < 3) { x = 1.0; ++fixed; }
-    else if (x == 1.0 && broken < 2) { x = 0.0; ++broken; }
+    if (x == 0.0 && fixed < 3) {
+      x = 1.0;
+      ++fixed;
+    } else if (x == 1.0 && broken < 2) {
+      x = 0.0;
+      ++broken;
+    }
   }
   ThreadPool pool(2);
   const PairedDifference d = paired_bootstrap(a, b, Statistic::mean, {1000, 3}, pool);

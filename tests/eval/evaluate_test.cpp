@@ -118,8 +118,8 @@ TEST(Evaluate, WinogroundScoresOverallAndPerTag) {
   const Dataset dataset = winoground_dataset(4);
   // Example 0 (Object): perfect. Example 1 (Relation): duplicate images -> ties, all fail.
   // Example 2 (Object): text right, image wrong. Example 3 (Relation): perfect.
-  MatrixF32 images = make_matrix(2, {1, 0, 0, 1,  1, 0, 1, 0,  1, 0, 0, 1,  1, 0, 0, 1});
-  MatrixF32 texts = make_matrix(2, {1, 0, 0, 1,  1, 0, 0, 1,  0.6f, 0.8f, 0.28f, 0.96f,  1, 0, 0, 1});
+  MatrixF32 images = make_matrix(2, {1, 0, 0, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 1});
+  MatrixF32 texts = make_matrix(2, {1, 0, 0, 1, 1, 0, 0, 1, 0.6f, 0.8f, 0.28f, 0.96f, 1, 0, 0, 1});
   // Example 2: s(c0,i0)=.6 s(c0,i1)=.8 s(c1,i0)=.28 s(c1,i1)=.96 -> text yes, image no.
   normalize_rows(images, "images");
   normalize_rows(texts, "texts");
@@ -152,9 +152,11 @@ void random_embeddings(const Dataset& dataset, int d, double noise, MatrixF32& i
   std::vector<double> latent(d);
   for (std::int64_t i = 0; i < dataset.n_images(); ++i) {
     for (auto& x : latent) x = rng.normal();
-    for (int j = 0; j < d; ++j) images.row(i)[j] = static_cast<float>(latent[j] + noise * rng.normal());
+    for (int j = 0; j < d; ++j)
+      images.row(i)[j] = static_cast<float>(latent[j] + noise * rng.normal());
     for (auto c = dataset.image_caption_begin[i]; c < dataset.image_caption_begin[i + 1]; ++c) {
-      for (int j = 0; j < d; ++j) texts.row(c)[j] = static_cast<float>(latent[j] + noise * rng.normal());
+      for (int j = 0; j < d; ++j)
+        texts.row(c)[j] = static_cast<float>(latent[j] + noise * rng.normal());
     }
   }
   normalize_rows(images, "images");
@@ -162,8 +164,9 @@ void random_embeddings(const Dataset& dataset, int d, double noise, MatrixF32& i
 }
 
 TEST(Evaluate, IdenticalForOneAndTwoThreads) {
-  const Dataset dataset = make_dataset({5, 6, 5, 5, 5, 5, 6, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
-                                        5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5});
+  const Dataset dataset =
+      make_dataset({5, 6, 5, 5, 5, 5, 6, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+                    5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5});
   MatrixF32 images, texts;
   random_embeddings(dataset, 16, 1.2, images, texts);
   const EvalResult one = evaluate(dataset, images, texts, options_for(Protocol::standard, 1));
@@ -172,9 +175,9 @@ TEST(Evaluate, IdenticalForOneAndTwoThreads) {
     const RetrievalMetrics& a = **pair.first;
     const RetrievalMetrics& b = **pair.second;
     EXPECT_EQ(a.ranks, b.ranks);
-    for (auto [x, y] : {std::make_pair(a.r1, b.r1), std::make_pair(a.r5, b.r5),
-                        std::make_pair(a.r10, b.r10), std::make_pair(a.mrr, b.mrr),
-                        std::make_pair(a.median_rank, b.median_rank)}) {
+    for (auto [x, y] :
+         {std::make_pair(a.r1, b.r1), std::make_pair(a.r5, b.r5), std::make_pair(a.r10, b.r10),
+          std::make_pair(a.mrr, b.mrr), std::make_pair(a.median_rank, b.median_rank)}) {
       EXPECT_EQ(x.value, y.value);
       EXPECT_EQ(x.lo, y.lo);
       EXPECT_EQ(x.hi, y.hi);

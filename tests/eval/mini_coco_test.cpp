@@ -14,8 +14,8 @@ struct MiniCoco : ::testing::Test {
   void SetUp() override {
     DatasetOptions options;
     options.allow_any_size = true;
-    dataset = open_dataset("coco-karpathy:" + testing::repo_path("data/coco-karpathy-mini").string(),
-                           options);
+    dataset = open_dataset(
+        "coco-karpathy:" + testing::repo_path("data/coco-karpathy-mini").string(), options);
     ASSERT_EQ(dataset.n_images(), 16);
     ASSERT_EQ(dataset.n_captions(), 82);
     ASSERT_EQ(dataset.image_caption_begin[3] - dataset.image_caption_begin[2], 6);

@@ -181,8 +181,7 @@ TEST_P(RankBackendTest, HandComputedTies) {
       {4, 2, 1},  // best 2, non-target 0 ties before it
       {1, 1, 0},  // best target not the first listed
       {4, 2, 1},  // a repeated target id changes nothing
-      {1, 1, 0},
-      {2, 2, 1},  // (0, 1) query: row 0 ties before 2
+      {1, 1, 0}, {2, 2, 1},  // (0, 1) query: row 0 ties before 2
   };
   for (const auto& targets : cases) {
     p.queries.insert(p.queries.end(), {1.0f, 0.0f});
@@ -214,8 +213,8 @@ TEST_P(RankBackendTest, RandomDataMatchesBruteForceReference) {
   // The duplicated gallery rows must actually produce ties for the test to mean anything.
   EXPECT_GT(std::count(expected.tied.begin(), expected.tied.end(), 1), 20);
   for (const std::int64_t rows : {1, 10, 301}) {
-    expect_same(rank_targets(p.input(), *gemm, pool, rows_per_block(rows, p.n_gallery)),
-                expected, GetParam() + ", " + std::to_string(rows) + " rows");
+    expect_same(rank_targets(p.input(), *gemm, pool, rows_per_block(rows, p.n_gallery)), expected,
+                GetParam() + ", " + std::to_string(rows) + " rows");
   }
 }
 
@@ -269,8 +268,8 @@ TEST_P(RankBackendTest, InvariantToThreadsAndBlockSize) {
       for (const RankOptions& options :
            {tiny, rows_per_block(33, p.n_gallery), RankOptions{}, huge}) {
         expect_same(rank_targets(p.input(), *gemm, *pool, options), first,
-                    GetParam() + ": gemm threads " + std::to_string(gemm_threads) +
-                        ", pool " + std::to_string(pool->size()) + ", block_bytes " +
+                    GetParam() + ": gemm threads " + std::to_string(gemm_threads) + ", pool " +
+                        std::to_string(pool->size()) + ", block_bytes " +
                         std::to_string(options.block_bytes));
       }
     }
@@ -332,8 +331,8 @@ TEST(RankRow, AnyFloatErrorWithinTheBoundGivesExactRanks) {
     const std::span<const std::int32_t> targets(
         p.target_ids.data() + p.target_begin[q],
         static_cast<std::size_t>(p.target_begin[q + 1] - p.target_begin[q]));
-    const RowRank r = rank_row(approx.data(), p.n_gallery, query, p.gallery.data(), p.d, e,
-                               targets, window);
+    const RowRank r =
+        rank_row(approx.data(), p.n_gallery, query, p.gallery.data(), p.d, e, targets, window);
     ASSERT_EQ(r.rank, expected.rank[static_cast<std::size_t>(q)]) << "query " << q;
     ASSERT_EQ(r.best_target, best) << "query " << q;
     ASSERT_EQ(r.tied ? 1 : 0, expected.tied[static_cast<std::size_t>(q)]) << "query " << q;
@@ -356,8 +355,7 @@ TEST(RankRow, ErrorBoundCoversFloatDotProducts) {
     float naive = 0.0f;
     for (std::int64_t k = 0; k < d; ++k) naive += a[k] * b[k];
     const double exact = exact_score(a.data(), b.data(), d);
-    EXPECT_LE(std::abs(naive - exact),
-              score_error_bound(norm(a.data(), d), norm(b.data(), d), d));
+    EXPECT_LE(std::abs(naive - exact), score_error_bound(norm(a.data(), d), norm(b.data(), d), d));
   }
   EXPECT_NEAR(score_error_bound(1.0, 1.0, 1024), 2 * 1024 * 0x1p-24, 1e-8);
 }

@@ -78,13 +78,18 @@ TEST(Results, MarkdownShowsPercentWithIntervals) {
   write_results(dir / "r.json", make_results_document(tiny_dataset(), result, tiny_context()),
                 result);
   const std::string md = render_markdown({read_results(dir / "r.json")});
-  EXPECT_NE(md.find("| clip-x | coco-karpathy (test) | standard | 58.4 [57.0, 59.8] | 100.0 [100.0, 100.0] |"),
-            std::string::npos) << md;
-  EXPECT_NE(md.find("| clip-x | coco-karpathy (test) | standard | t2i | 3 | 2 | 1.5 [1.0, 2.0] | 0.750 [0.500, 1.000] | 1 |"),
-            std::string::npos) << md;
+  EXPECT_NE(md.find("| clip-x | coco-karpathy (test) | standard | 58.4 [57.0, 59.8] | 100.0 "
+                    "[100.0, 100.0] |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| clip-x | coco-karpathy (test) | standard | t2i | 3 | 2 | 1.5 [1.0, 2.0] | "
+                    "0.750 [0.500, 1.000] | 1 |"),
+            std::string::npos)
+      << md;
   const std::string csv = render_csv({read_results(dir / "r.json")});
   EXPECT_NE(csv.find("clip-x,coco-karpathy,test,standard,t2i.r1,0.5836,0.57,0.598,3\n"),
-            std::string::npos) << csv;
+            std::string::npos)
+      << csv;
 }
 
 TEST(Results, BadDocumentsAreNamedErrors) {
@@ -122,7 +127,8 @@ TEST(Results, CompareRefusesDifferentDatasets) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not comparable: dataset sha256 differs"),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
   }
 }
 

@@ -8,6 +8,8 @@
 
 namespace vlbench {
 
+__extension__ typedef unsigned __int128 uint128_t;  // GCC/Clang builtin (no -Wpedantic noise)
+
 class SplitMix64 {
  public:
   explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
@@ -29,7 +31,7 @@ class SplitMix64 {
   // Uniform integer in [0, n), unbiased (Lemire's multiply-and-reject), n > 0.
   std::uint64_t below(std::uint64_t n) {
     while (true) {
-      unsigned __int128 product = static_cast<unsigned __int128>(next()) * n;
+      uint128_t product = static_cast<uint128_t>(next()) * n;
       auto low = static_cast<std::uint64_t>(product);
       if (low >= n || low >= (0 - n) % n) return static_cast<std::uint64_t>(product >> 64);
     }

@@ -39,7 +39,7 @@ class ThreadPool {
 
   int n_threads_ = 1;
   std::vector<std::thread> workers_;  // n_threads_ - 1: the caller is the last one
-  std::mutex call_mutex_;  // serialises parallel_for calls made from different threads
+  std::mutex call_mutex_;             // serialises parallel_for calls made from different threads
   std::mutex mutex_;
   std::condition_variable wake_;  // workers wait here for a new generation or stop_
   std::condition_variable done_;  // parallel_for waits here for active_ == 0

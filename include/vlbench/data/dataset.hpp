@@ -43,8 +43,8 @@ struct Dataset {
   std::vector<std::filesystem::path> image_paths;  // n_images, gallery order
   std::vector<std::string> image_ids;              // n_images: cocoid / imgid / filename / image_N
 
-  std::vector<std::string> captions;          // n_captions, gallery order (the raw text)
-  std::vector<std::int32_t> caption_image;    // n_captions: the image each caption describes
+  std::vector<std::string> captions;              // n_captions, gallery order (the raw text)
+  std::vector<std::int32_t> caption_image;        // n_captions: the image each caption describes
   std::vector<std::int32_t> image_caption_begin;  // n_images + 1: captions of image i are
                                                   // [begin[i], begin[i+1])
 
@@ -55,8 +55,8 @@ struct Dataset {
 };
 
 struct DatasetOptions {
-  std::string split = "test";       // Karpathy datasets: test | val | train | restval
-  bool allow_any_size = false;      // skip the 5,000 (COCO) / 1,000 (Flickr30k) test-size check
+  std::string split = "test";   // Karpathy datasets: test | val | train | restval
+  bool allow_any_size = false;  // skip the 5,000 (COCO) / 1,000 (Flickr30k) test-size check
   std::optional<std::filesystem::path> image_root;
 };
 

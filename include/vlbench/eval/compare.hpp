@@ -26,7 +26,6 @@ struct MetricComparison {
 // Metrics compared: t2i/i2t r1 r5 r10 mrr median_rank; winoground text image group.
 // Arrays present in one but not the other, or of different lengths, are an Error.
 std::vector<MetricComparison> compare_per_query(const PerQuery& a, const PerQuery& b,
-                                                const BootstrapOptions& options,
-                                                int threads = 0);
+                                                const BootstrapOptions& options, int threads = 0);
 
 }  // namespace vlbench

@@ -28,10 +28,10 @@ struct RetrievalMetrics {
   Direction direction = Direction::t2i;
   std::int64_t n_queries = 0;
   std::int64_t n_gallery = 0;
-  Estimate r1, r5, r10;  // fractions in [0, 1]
-  Estimate mrr;          // mean of 1 / rank
-  Estimate median_rank;  // median of the 1-based ranks (mean of the middle two when n is even)
-  std::int64_t ties = 0; // queries whose best target tied with a non-target item
+  Estimate r1, r5, r10;   // fractions in [0, 1]
+  Estimate mrr;           // mean of 1 / rank
+  Estimate median_rank;   // median of the 1-based ranks (mean of the middle two when n is even)
+  std::int64_t ties = 0;  // queries whose best target tied with a non-target item
   std::vector<std::int32_t> ranks;  // n_queries, 1-based, the query order of RetrievalTask
 };
 
@@ -57,6 +57,7 @@ struct WinogroundMetrics {
 
 struct EvalResult {
   std::string protocol;  // "seed" | "standard" | "symmetric" | "winoground"
+  std::string gemm;      // the GEMM backend that scored retrieval ("" for Winoground)
   std::optional<RetrievalMetrics> t2i;
   std::optional<RetrievalMetrics> i2t;
   std::optional<WinogroundMetrics> winoground;

@@ -26,9 +26,9 @@ class Gemm;
 class ThreadPool;
 
 struct RankInput {
-  const float* queries = nullptr;   // n_queries × d, row-major (callers pass unit vectors)
+  const float* queries = nullptr;  // n_queries × d, row-major (callers pass unit vectors)
   std::int64_t n_queries = 0;
-  const float* gallery = nullptr;   // n_gallery × d, row-major
+  const float* gallery = nullptr;  // n_gallery × d, row-major
   std::int64_t n_gallery = 0;
   std::int64_t d = 0;
   // Targets of query q: target_ids[target_begin[q] .. target_begin[q+1]), gallery rows.
@@ -49,9 +49,21 @@ struct RankOutput {
 // summed in double in a fixed order (the same bits on every CPU and build).
 double exact_score(const float* a, const float* b, std::int64_t d);
 
+// Wall seconds of one rank_targets call by phase (for benchmarks): the GEMM calls, and
+// the ranking of their rows (norms, row scans, exact scores).
+struct RankTiming {
+  double gemm_seconds = 0;
+  double rank_seconds = 0;
+};
+
 struct RankOptions {
-  // Upper bound on the bytes of one score block (n_block_queries × n_gallery × 4).
-  std::int64_t block_bytes = 64ll << 20;
+  // Upper bound on the bytes of one score block (n_block_queries × n_gallery × 4); at least
+  // one query per block. 96 MiB gives oneDNN the ~1,000+ rows per GEMM it needs for full
+  // speed in both COCO directions (t2i: 5,033 queries × 5,000; i2t: 1,006 × 25,010) while
+  // peak memory stays near inputs + block (bench/rank_bench).
+  std::int64_t block_bytes = 96ll << 20;
+  // When set, receives the call's time split (overwritten, not accumulated).
+  RankTiming* timing = nullptr;
 };
 
 // gemm computes the float scores (with its own threads); pool ranks queries in parallel.

@@ -24,7 +24,7 @@ inline constexpr const char* kResultsSchema = "vlbench.results/1";
 
 // What produced an evaluation, recorded beside its metrics.
 struct ResultsContext {
-  nlohmann::ordered_json model;       // {"name", "path", "architecture", "params", "dtype", "sha256"}
+  nlohmann::ordered_json model;  // {"name", "path", "architecture", "params", "dtype", "sha256"}
   nlohmann::ordered_json embeddings;  // {"images": {"path", "sha256", ...}, "texts": {...}}
   nlohmann::ordered_json speed = nlohmann::ordered_json::object();
   EvalOptions options;

@@ -4,8 +4,8 @@
 // thread count is OpenMP's nthreads-var. That setting belongs to the calling thread, so it is
 // applied right before every call rather than once in set_threads: a Gemm configured on one
 // thread and used on another still gets its own count.
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <thread>
@@ -44,8 +44,7 @@ class OneDnnGemm final : public Gemm {
     VLB_ASSERT(a != nullptr && b != nullptr && c != nullptr);
     VLB_ASSERT(lda >= k && ldb >= k);
     omp_set_num_threads(n_threads_);
-    const dnnl_status_t status =
-        dnnl_sgemm('N', 'T', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+    const dnnl_status_t status = dnnl_sgemm('N', 'T', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
     if (status != dnnl_success) {
       fail("onednn: dnnl_sgemm failed with status {} for a {}x{}x{} product",
            static_cast<int>(status), m, n, k);
@@ -58,6 +57,8 @@ class OneDnnGemm final : public Gemm {
 
 }  // namespace
 
-std::unique_ptr<Gemm> make_onednn_gemm() { return std::make_unique<OneDnnGemm>(); }
+std::unique_ptr<Gemm> make_onednn_gemm() {
+  return std::make_unique<OneDnnGemm>();
+}
 
 }  // namespace vlbench

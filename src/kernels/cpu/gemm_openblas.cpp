@@ -46,9 +46,9 @@ class OpenBlasGemm final : public Gemm {
     VLB_ASSERT(m <= INT_MAX && n <= INT_MAX && k <= INT_MAX);
     VLB_ASSERT(lda <= INT_MAX && ldb <= INT_MAX && ldc <= INT_MAX);
     if (openblas_get_num_threads() != n_threads_) openblas_set_num_threads(n_threads_);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m),
-                static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b,
-                static_cast<int>(ldb), 0.0f, c, static_cast<int>(ldc));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(n),
+                static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f,
+                c, static_cast<int>(ldc));
   }
 
  private:
@@ -57,6 +57,8 @@ class OpenBlasGemm final : public Gemm {
 
 }  // namespace
 
-std::unique_ptr<Gemm> make_openblas_gemm() { return std::make_unique<OpenBlasGemm>(); }
+std::unique_ptr<Gemm> make_openblas_gemm() {
+  return std::make_unique<OpenBlasGemm>();
+}
 
 }  // namespace vlbench
