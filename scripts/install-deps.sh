@@ -11,6 +11,10 @@ packages=(
   libcli11-dev         # command line
   libfmt-dev           # formatting
   libssl-dev           # SHA-256 (libcrypto)
+  libicu-dev           # Unicode normalization, case mapping and regex (tokenizers)
+  libjpeg62-turbo-dev  # JPEG decoding (libjpeg-turbo)
+  libpng-dev           # PNG decoding
+  libzip-dev           # pytorch_model.bin (PyTorch's zip checkpoints)
   libgtest-dev         # tests
   libbenchmark-dev     # micro benchmarks
 )

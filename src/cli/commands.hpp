@@ -10,5 +10,7 @@ void add_eval(CLI::App& app);
 void add_report(CLI::App& app);
 void add_compare(CLI::App& app);
 void add_synth_embeddings(CLI::App& app);
+// tokenize, preprocess, embed, make-model
+void add_model_stages(CLI::App& app);
 
 }  // namespace vlbench::cli

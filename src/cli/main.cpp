@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   vlbench::cli::add_report(app);
   vlbench::cli::add_compare(app);
   vlbench::cli::add_synth_embeddings(app);
+  vlbench::cli::add_model_stages(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

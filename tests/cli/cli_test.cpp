@@ -23,7 +23,9 @@ using testing::TempDir;
 const std::string kCoco = "coco-karpathy:" + repo_path("data/coco-karpathy-mini").string();
 const std::string kWinoground = "winoground:" + repo_path("data/winoground-mini").string();
 
-std::string q(const std::filesystem::path& p) { return fmt::format("'{}'", p.string()); }
+std::string q(const std::filesystem::path& p) {
+  return fmt::format("'{}'", p.string());
+}
 
 // Synthetic embeddings for `spec` in dir/name/{IMAGES,TEXTS}.npy.
 std::filesystem::path synth(const TempDir& dir, const std::string& spec, const std::string& name,

@@ -1,0 +1,72 @@
+// The CPU tensor ops of the model engines (transformer blocks), float32, row-major.
+//
+// Each op is one file under src/kernels/cpu/ and is the numerical reference for any other
+// backend. Elementwise and row-wise ops take an optional ThreadPool and split their rows over
+// it (nullptr: the calling thread only); the results never depend on the thread count,
+// because every row is computed by one thread in a fixed order. Matrix products go through a
+// Gemm (gemm.hpp), which has its own threads.
+#pragma once
+
+#include <vlbench/core/thread_pool.hpp>
+#include <vlbench/kernels/gemm.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace vlbench {
+
+// Row-wise LayerNorm, as torch.nn.functional.layer_norm over the last dimension:
+//   y[r, :] = (x[r, :] - mean_r) / sqrt(var_r + eps) * gamma + beta  (biased variance).
+// x, y: rows × d (y may equal x). gamma, beta: d. Two passes in float32 (mean, then the
+// variance of the centered values), which keeps the error near float32 rounding.
+void layer_norm(const float* x, std::int64_t rows, std::int64_t d, const float* gamma,
+                const float* beta, float eps, float* y, ThreadPool* pool = nullptr);
+
+// The MLP activations of the transformers configs ("hidden_act").
+//   quick_gelu:         x · sigmoid(1.702 x)
+//   gelu:               x · Φ(x), exact (erf)
+//   gelu_pytorch_tanh:  0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+enum class Activation { quick_gelu, gelu, gelu_pytorch_tanh };
+
+// Throws Error naming `name` and listing the supported names.
+Activation parse_activation(const std::string& name);
+std::string activation_name(Activation activation);
+
+// x: n values, in place.
+void apply_activation(Activation activation, float* x, std::int64_t n, ThreadPool* pool = nullptr);
+
+// Numerically stable softmax of every row, in place. x: rows × cols.
+void softmax_rows(float* x, std::int64_t rows, std::int64_t cols, ThreadPool* pool = nullptr);
+
+// y[r, :] += bias for every row. y: rows × cols, bias: cols.
+void add_bias_rows(float* y, std::int64_t rows, std::int64_t cols, const float* bias,
+                   ThreadPool* pool = nullptr);
+
+// y[i] += x[i] (the residual connections). y, x: n values.
+void add_inplace(float* y, const float* x, std::int64_t n, ThreadPool* pool = nullptr);
+
+// A PyTorch nn.Linear: y = x · weightᵀ + bias.
+// x: rows × in, weight: out × in (PyTorch's layout), bias: out or nullptr, y: rows × out.
+void linear(const Gemm& gemm, const float* x, std::int64_t rows, std::int64_t in,
+            const float* weight, std::int64_t out, const float* bias, float* y,
+            ThreadPool* pool = nullptr);
+
+// Sizes of one multi-head self-attention call over n_seq sequences of seq_len tokens each.
+struct AttentionShape {
+  std::int64_t n_seq = 1;
+  std::int64_t seq_len = 0;
+  std::int64_t n_heads = 1;
+  std::int64_t head_dim = 0;
+  bool causal = false;  // token i attends to tokens 0..i only
+  float scale = 1.0f;   // usually head_dim^-0.5
+};
+
+// Scaled dot-product attention of every (sequence, head):
+//   out_h = softmax(q_h · k_hᵀ · scale [+ causal mask]) · v_h
+// qkv: (n_seq · seq_len) × (3 · d) rows laid out [q | k | v], d = n_heads · head_dim, head h
+// in columns h · head_dim .. (h + 1) · head_dim of each part (the fused q/k/v projection's
+// output). out: (n_seq · seq_len) × d, heads concatenated (the out projection's input).
+void multi_head_attention(const float* qkv, const AttentionShape& shape, float* out,
+                          ThreadPool* pool = nullptr);
+
+}  // namespace vlbench

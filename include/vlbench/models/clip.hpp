@@ -1,0 +1,87 @@
+// Hugging Face CLIPModel (OpenAI CLIP, LAION, MetaCLIP, DFN5B checkpoints) on the CPU.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vlbench {
+
+// config.json of a CLIPModel; missing keys take transformers' defaults (hidden_act
+// "quick_gelu", layer_norm_eps 1e-5, eos_token_id 49407, ...).
+struct ClipTowerConfig {
+  int hidden_size = 0;
+  int intermediate_size = 0;
+  int num_attention_heads = 0;
+  int num_hidden_layers = 0;
+  std::string hidden_act = "quick_gelu";  // quick_gelu | gelu | gelu_pytorch_tanh
+  double layer_norm_eps = 1e-5;
+};
+
+struct ClipConfig {
+  std::string model_type = "clip";
+  int projection_dim = 512;
+  ClipTowerConfig text;
+  int vocab_size = 49408;
+  int max_position_embeddings = 77;
+  int eos_token_id = 49407;
+  ClipTowerConfig vision;
+  int image_size = 224;
+  int patch_size = 32;
+  int num_channels = 3;
+};
+
+// Reads DIR/config.json. An unsupported model_type is an Error naming it and listing the
+// supported ones; missing or mistyped fields name the file and the field.
+// text_config_dict / vision_config_dict, when present, replace text_config / vision_config as
+// in transformers' CLIPConfig.
+ClipConfig read_clip_config(const std::filesystem::path& dir);
+
+enum class ComputeType { fp32, bf16 };
+
+struct ClipLoadOptions {
+  ComputeType compute = ComputeType::fp32;
+  int threads = 0;  // <= 0: all cores
+};
+
+class ClipModel {
+ public:
+  // Loads config.json and the weights (Checkpoint); every tensor's shape is checked against
+  // the config before use; unknown, missing or misshapen tensors are Errors naming them
+  // (`*.position_ids` buffers are ignored).
+  // options.compute must be fp32 for now (bf16 is an Error). options.threads sets both the
+  // GEMM's threads and the pool of the row-wise ops. encode_* are const but share those
+  // threads: call them from one thread at a time.
+  static ClipModel load(const std::filesystem::path& dir, const ClipLoadOptions& options = {});
+
+  ClipModel(ClipModel&&) noexcept;
+  ClipModel& operator=(ClipModel&&) noexcept;
+  ~ClipModel();
+
+  const ClipConfig& config() const;
+  std::int64_t embed_dim() const;  // projection_dim
+  std::int64_t parameter_count() const;
+  // The learned logit_scale (logits = exp(logit_scale) · cosine).
+  float logit_scale() const;
+
+  // pixels: n × 3 × image_size × image_size float32 (preprocessed). out: n × embed_dim,
+  // the projected, unnormalized image embeddings (image_embeds of transformers).
+  void encode_images(const float* pixels, std::int64_t n, float* out) const;
+
+  // ids: n captions of token ids, each at its true length (no padding). out: n × embed_dim,
+  // the projected, unnormalized text embeddings. Pooling at the end token (argmax(ids) when
+  // eos_token_id == 2, else the first eos_token_id).
+  // Errors name the caption (its index): no ids or more than max_position_embeddings, an id
+  // outside [0, vocab_size), no eos_token_id (when eos_token_id != 2). Captions of equal length
+  // run through the encoder together.
+  void encode_texts(const std::vector<std::vector<std::int32_t>>& ids, float* out) const;
+
+ private:
+  struct Impl;
+  explicit ClipModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vlbench

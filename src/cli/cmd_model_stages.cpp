@@ -1,0 +1,199 @@
+// The pipeline stages on their own: tokenize, preprocess, embed, make-model.
+#include "cli/commands.hpp"
+#include "cli/list_file.hpp"
+
+#include <vlbench/core/npy.hpp>
+#include <vlbench/core/thread_pool.hpp>
+#include <vlbench/models/clip.hpp>
+#include <vlbench/models/random_clip.hpp>
+#include <vlbench/text/clip_tokenizer.hpp>
+#include <vlbench/vision/image.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace vlbench::cli {
+
+namespace {
+
+std::vector<std::vector<std::int32_t>> tokenize_lines(const std::filesystem::path& model,
+                                                      const std::vector<std::string>& lines) {
+  const ClipConfig config = read_clip_config(model);
+  const ClipTokenizer tokenizer = ClipTokenizer::from_directory(model);
+  std::vector<std::vector<std::int32_t>> ids;
+  ids.reserve(lines.size());
+  for (const auto& line : lines)
+    ids.push_back(tokenizer.encode(line, config.max_position_embeddings));
+  return ids;
+}
+
+// pixels: n × 3 × H × W, decoded and preprocessed in parallel.
+std::vector<float> preprocess_images(const std::filesystem::path& model,
+                                     const std::vector<std::filesystem::path>& images,
+                                     ThreadPool& pool, std::int64_t* height, std::int64_t* width) {
+  const PreprocessConfig config = read_preprocess_config(model);
+  *height = config.output_height();
+  *width = config.output_width();
+  const std::int64_t per_image = 3 * *height * *width;
+  std::vector<float> pixels(images.size() * static_cast<std::size_t>(per_image));
+  pool.parallel_for(
+      static_cast<std::int64_t>(images.size()),
+      [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+          preprocess(decode_image(images[i]), config, pixels.data() + i * per_image);
+        }
+      },
+      1);
+  return pixels;
+}
+
+struct EmbedArgs {
+  std::string model, image_list, pixels, text_list, out;
+  std::string dtype = "fp32";
+  int batch = 32;
+  int threads = 0;
+};
+
+void run_embed(const EmbedArgs& args) {
+  const int given = !args.image_list.empty() + !args.pixels.empty() + !args.text_list.empty();
+  if (given != 1) fail("embed: give exactly one of --image-list, --pixels, --text-list");
+  ClipLoadOptions options;
+  options.compute = ComputeType::fp32;
+  options.threads = args.threads;
+  const ClipModel model = ClipModel::load(args.model, options);
+  const std::int64_t d = model.embed_dim();
+  std::vector<float> out;
+  std::int64_t n = 0;
+  if (!args.text_list.empty()) {
+    const auto ids = tokenize_lines(args.model, read_list_lines(args.text_list, "caption"));
+    n = static_cast<std::int64_t>(ids.size());
+    out.resize(static_cast<std::size_t>(n * d));
+    for (std::int64_t b = 0; b < n; b += args.batch) {
+      const std::int64_t e = std::min<std::int64_t>(n, b + args.batch);
+      model.encode_texts({ids.begin() + b, ids.begin() + e}, out.data() + b * d);
+    }
+  } else {
+    std::vector<float> pixels;
+    std::int64_t height = 0, width = 0;
+    if (!args.pixels.empty()) {
+      const NpyArray array = read_npy(args.pixels);
+      if (array.dtype != DType::f32 || array.shape.size() != 4 || array.shape[1] != 3) {
+        fail("{}: expected float32 pixels [n, 3, H, W]", args.pixels);
+      }
+      n = array.shape[0];
+      height = array.shape[2];
+      width = array.shape[3];
+      pixels.resize(static_cast<std::size_t>(array.numel()));
+      std::memcpy(pixels.data(), array.data, pixels.size() * sizeof(float));
+    } else {
+      ThreadPool pool(args.threads);
+      const auto images = read_image_list(args.image_list);
+      n = static_cast<std::int64_t>(images.size());
+      pixels = preprocess_images(args.model, images, pool, &height, &width);
+    }
+    const int size = model.config().image_size;
+    if (height != size || width != size) {
+      fail("{}: pixels are {}x{}, the model expects {}x{}",
+           args.pixels.empty() ? args.image_list : args.pixels, height, width, size, size);
+    }
+    out.resize(static_cast<std::size_t>(n * d));
+    const std::int64_t per_image = 3 * height * width;
+    for (std::int64_t b = 0; b < n; b += args.batch) {
+      const std::int64_t e = std::min<std::int64_t>(n, b + args.batch);
+      model.encode_images(pixels.data() + b * per_image, e - b, out.data() + b * d);
+    }
+  }
+  write_npy(args.out, DType::f32, {n, d}, out.data());
+}
+
+}  // namespace
+
+void add_model_stages(CLI::App& app) {
+  {
+    struct Args {
+      std::string model, text_list;
+    };
+    auto args = std::make_shared<Args>();
+    CLI::App* sub = app.add_subcommand(
+        "tokenize", "Token ids of each caption as JSON lines {\"text\": ..., \"ids\": [...]}");
+    sub->add_option("--model", args->model, "checkpoint directory")->required();
+    sub->add_option("--text-list", args->text_list, "one caption per line")->required();
+    sub->callback([args] {
+      const auto lines = read_list_lines(args->text_list, "caption");
+      const auto ids = tokenize_lines(args->model, lines);
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        const nlohmann::json line = {{"text", lines[i]}, {"ids", ids[i]}};
+        std::puts(line.dump().c_str());
+      }
+    });
+  }
+  {
+    struct Args {
+      std::string model, image_list, out;
+      int threads = 0;
+    };
+    auto args = std::make_shared<Args>();
+    CLI::App* sub = app.add_subcommand(
+        "preprocess", "Decode and preprocess images as the checkpoint says: float32 [n, 3, H, W]");
+    sub->add_option("--model", args->model, "checkpoint directory")->required();
+    sub->add_option("--image-list", args->image_list, "one image path per line")->required();
+    sub->add_option("--out", args->out, "PIX.npy")->required();
+    sub->add_option("--threads", args->threads, "threads (0: all cores)");
+    sub->callback([args] {
+      ThreadPool pool(args->threads);
+      std::int64_t height = 0, width = 0;
+      const auto images = read_image_list(args->image_list);
+      const auto pixels = preprocess_images(args->model, images, pool, &height, &width);
+      write_npy(args->out, DType::f32, {static_cast<std::int64_t>(images.size()), 3, height, width},
+                pixels.data());
+    });
+  }
+  {
+    auto args = std::make_shared<EmbedArgs>();
+    CLI::App* sub = app.add_subcommand(
+        "embed", "Projected, unnormalized embeddings of images or captions: float32 [n, d]");
+    sub->add_option("--model", args->model, "checkpoint directory")->required();
+    sub->add_option("--image-list", args->image_list, "one image path per line");
+    sub->add_option("--pixels", args->pixels, "preprocessed PIX.npy [n, 3, H, W]");
+    sub->add_option("--text-list", args->text_list, "one caption per line");
+    sub->add_option("--out", args->out, "EMB.npy")->required();
+    sub->add_option("--dtype", args->dtype, "compute type (fp32; bf16 comes with the bf16 engine)")
+        ->check(CLI::IsMember({"fp32"}))
+        ->capture_default_str();
+    sub->add_option("--batch", args->batch, "batch size")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    sub->add_option("--threads", args->threads, "threads (0: all cores)");
+    sub->callback([args] { run_embed(*args); });
+  }
+  {
+    struct Args {
+      std::string arch = "clip", size, out;
+      std::uint64_t seed = 0;
+      std::string tokenizer_dir = VLBENCH_DATA_DIR "/tokenizers/clip";
+    };
+    auto args = std::make_shared<Args>();
+    CLI::App* sub = app.add_subcommand(
+        "make-model", "Write a random-weight checkpoint at a real size, in the exact HF layout");
+    sub->add_option("--arch", args->arch, "architecture")
+        ->check(CLI::IsMember({"clip"}))
+        ->capture_default_str();
+    sub->add_option("--size", args->size, "tiny | vit-b-32 | vit-b-16 | vit-l-14 | vit-h-14")
+        ->required();
+    sub->add_option("--seed", args->seed, "seed")->capture_default_str();
+    sub->add_option("--out", args->out, "output directory")->required();
+    sub->add_option("--tokenizer-dir", args->tokenizer_dir,
+                    "folder with the CLIP vocab.json and merges.txt to ship")
+        ->capture_default_str();
+    sub->callback([args] {
+      write_random_clip(args->out, args->size, args->seed, args->tokenizer_dir);
+      std::printf("wrote %s (clip %s, seed %llu)\n", args->out.c_str(), args->size.c_str(),
+                  static_cast<unsigned long long>(args->seed));
+    });
+  }
+}
+
+}  // namespace vlbench::cli

@@ -1,0 +1,119 @@
+// Multi-head scaled dot-product attention. See ops.hpp.
+//
+// The sequences of the vision and text towers are short (50 to 577 tokens) and every
+// (sequence, head) pair is an independent job, so the pairs are split over the ThreadPool and
+// each runs its two products with a small register-blocked kernel: a Gemm call per head
+// would cost more in call and threading overhead than the arithmetic, and would nest the
+// Gemm's own threads inside the pool's.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/isa_clones.hpp"
+#include "kernels/cpu/parallel_rows.hpp"
+#include "kernels/cpu/softmax_row.hpp"
+#include "vlbench/core/error.hpp"
+#include "vlbench/kernels/ops.hpp"
+
+namespace vlbench {
+namespace {
+
+constexpr std::int64_t kBlockRows = 4;
+constexpr std::int64_t kBlockCols = 16;
+
+// Eight floats as one value (GCC vector extension): the compiler maps it to whatever the
+// clone's ISA has (one AVX register, or two SSE ones) without reordering any arithmetic.
+using Vec8 = float __attribute__((vector_size(32)));
+
+// c[m × n] (ldc) = a[m × k] (lda) · b[k × n] (ldb), every element summed over k in order
+// from 0, so edge and full blocks give the same bits. A 4 × 16 block of c stays in
+// registers while k runs.
+VLBENCH_ISA_CLONES
+void small_matmul(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+                  const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+  std::int64_t i = 0;
+  for (; i + kBlockRows <= m; i += kBlockRows) {
+    std::int64_t j = 0;
+    for (; j + kBlockCols <= n; j += kBlockCols) {
+      Vec8 acc[kBlockRows][2] = {};
+      for (std::int64_t p = 0; p < k; ++p) {
+        Vec8 b_low, b_high;  // b[p, j .. j + 16), unaligned loads
+        std::memcpy(&b_low, b + p * ldb + j, sizeof b_low);
+        std::memcpy(&b_high, b + p * ldb + j + 8, sizeof b_high);
+        for (std::int64_t r = 0; r < kBlockRows; ++r) {
+          const float ar = a[(i + r) * lda + p];
+          acc[r][0] += ar * b_low;
+          acc[r][1] += ar * b_high;
+        }
+      }
+      for (std::int64_t r = 0; r < kBlockRows; ++r) {
+        std::memcpy(c + (i + r) * ldc + j, &acc[r][0], sizeof acc[r][0]);
+        std::memcpy(c + (i + r) * ldc + j + 8, &acc[r][1], sizeof acc[r][1]);
+      }
+    }
+    for (std::int64_t r = i; r < i + kBlockRows; ++r) {  // the last columns
+      for (std::int64_t col = j; col < n; ++col) {
+        float sum = 0.0f;
+        for (std::int64_t p = 0; p < k; ++p) sum += a[r * lda + p] * b[p * ldb + col];
+        c[r * ldc + col] = sum;
+      }
+    }
+  }
+  for (; i < m; ++i) {  // the last rows
+    for (std::int64_t col = 0; col < n; ++col) {
+      float sum = 0.0f;
+      for (std::int64_t p = 0; p < k; ++p) sum += a[i * lda + p] * b[p * ldb + col];
+      c[i * ldc + col] = sum;
+    }
+  }
+}
+
+// One (sequence, head). q, k, v: seq_len rows with stride `ld` (head_dim used).
+// out: seq_len rows with stride `ld_out`. key_t: head_dim × seq_len, probs: seq_len ×
+// seq_len, both scratch.
+void attend_one_head(const float* q, const float* k, const float* v, std::int64_t ld,
+                     const AttentionShape& shape, float* out, std::int64_t ld_out, float* key_t,
+                     float* probs) {
+  const std::int64_t t = shape.seq_len;
+  const std::int64_t hd = shape.head_dim;
+  // key_t[d, j] = k[j, d] -> [head_dim, seq_len]
+  for (std::int64_t j = 0; j < t; ++j) {
+    for (std::int64_t d = 0; d < hd; ++d) key_t[d * t + j] = k[j * ld + d];
+  }
+  small_matmul(t, t, hd, q, ld, key_t, t, probs, t);  // q · kᵀ -> probs [t, t]
+  for (std::int64_t i = 0; i < t; ++i) {
+    const std::int64_t n_keys = shape.causal ? i + 1 : t;  // keys token i may attend to
+    float* row = probs + i * t;
+    scaled_softmax_row(row, n_keys, shape.scale);
+    std::fill(row + n_keys, row + t, 0.0f);  // masked keys: probability 0
+  }
+  small_matmul(t, hd, t, probs, t, v, ld, out, ld_out);  // probs · v -> out [t, head_dim]
+}
+
+}  // namespace
+
+void multi_head_attention(const float* qkv, const AttentionShape& shape, float* out,
+                          ThreadPool* pool) {
+  VLB_ASSERT(shape.n_seq >= 0 && shape.seq_len > 0 && shape.n_heads > 0 && shape.head_dim > 0);
+  const std::int64_t t = shape.seq_len;
+  const std::int64_t d_model = shape.n_heads * shape.head_dim;
+  const std::int64_t ld_qkv = 3 * d_model;
+  const std::int64_t n_jobs = shape.n_seq * shape.n_heads;
+  const std::int64_t cost = 4 * t * t * shape.head_dim;
+  parallel_rows(pool, n_jobs, cost, [&](std::int64_t begin, std::int64_t end) {
+    // Scratch once per chunk of jobs, not per token.
+    std::vector<float> key_t(static_cast<std::size_t>(shape.head_dim * t));
+    std::vector<float> probs(static_cast<std::size_t>(t * t));
+    for (std::int64_t job = begin; job < end; ++job) {
+      const std::int64_t seq = job / shape.n_heads;
+      const std::int64_t head = job % shape.n_heads;
+      const float* base = qkv + seq * t * ld_qkv + head * shape.head_dim;
+      attend_one_head(base, base + d_model, base + 2 * d_model, ld_qkv, shape,
+                      out + seq * t * d_model + head * shape.head_dim, d_model, key_t.data(),
+                      probs.data());
+    }
+  });
+}
+
+}  // namespace vlbench

@@ -1,0 +1,31 @@
+// Bias and residual additions. See ops.hpp.
+#include <algorithm>
+
+#include "kernels/cpu/parallel_rows.hpp"
+#include "vlbench/core/error.hpp"
+#include "vlbench/kernels/ops.hpp"
+
+namespace vlbench {
+
+void add_bias_rows(float* y, std::int64_t rows, std::int64_t cols, const float* bias,
+                   ThreadPool* pool) {
+  VLB_ASSERT(rows >= 0 && cols >= 0);
+  parallel_rows(pool, rows, cols, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      float* yr = y + r * cols;  // [cols]
+      for (std::int64_t i = 0; i < cols; ++i) yr[i] += bias[i];
+    }
+  });
+}
+
+void add_inplace(float* y, const float* x, std::int64_t n, ThreadPool* pool) {
+  VLB_ASSERT(n >= 0);
+  constexpr std::int64_t kChunk = 4096;  // values per parallel item
+  const std::int64_t n_chunks = (n + kChunk - 1) / kChunk;
+  parallel_rows(pool, n_chunks, kChunk, [&](std::int64_t begin, std::int64_t end) {
+    const std::int64_t last = std::min(n, end * kChunk);
+    for (std::int64_t i = begin * kChunk; i < last; ++i) y[i] += x[i];
+  });
+}
+
+}  // namespace vlbench

@@ -1,0 +1,24 @@
+// The text side of the openai/CLIP reference tokenizer (simple_tokenizer.py), with ftfy
+// replaced by NFC as transformers' CLIPTokenizer does when ftfy is absent.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vlbench::text {
+
+// Python's str.isspace(): bidirectional class WS, B or S, or general category Zs.
+bool is_python_space(char32_t c);
+
+// whitespace_clean(basic_clean(text)).lower() of the reference: NFC, html.unescape twice,
+// runs of str.isspace() characters -> one ' ', stripped, then full Unicode lower-casing
+// (Python's str.lower(), final sigma included).
+std::u32string clip_clean_text(std::u32string_view text);
+
+// regex.findall of CLIP's pattern (Python `regex`, IGNORECASE) on cleaned text:
+//   <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
+// Returns views into `text`, in order.
+std::vector<std::u32string_view> clip_pretokenize(std::u32string_view text);
+
+}  // namespace vlbench::text

@@ -1,0 +1,250 @@
+// Hugging Face image-processor preprocessing (CLIPImageProcessor / SiglipImageProcessor with
+// Pillow), in transformers' order and arithmetic:
+//   resize (Pillow bicubic on uint8) -> center crop (zero padding when the image is smaller)
+//   -> rescale: float32(x) * float32(rescale_factor) -> normalize: (x - mean) / std, all in
+//   float32 with mean and std rounded to float32 first (numpy arrays of the image's dtype).
+// This float32 order reproduces the fixture goldens bit for bit; rescaling in float64 first
+// (newer transformers) differs by at most 1 ulp (4.8e-7) on some values.
+#include <vlbench/core/error.hpp>
+#include <vlbench/vision/image.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <string>
+
+namespace vlbench {
+
+using nlohmann::json;
+
+int PreprocessConfig::output_height() const {
+  if (do_center_crop) return crop_height;
+  if (do_resize && resize_height) return *resize_height;
+  fail(
+      "preprocess config: the output size depends on the image (no center crop and no "
+      "fixed resize size)");
+}
+
+int PreprocessConfig::output_width() const {
+  if (do_center_crop) return crop_width;
+  if (do_resize && resize_width) return *resize_width;
+  fail(
+      "preprocess config: the output size depends on the image (no center crop and no "
+      "fixed resize size)");
+}
+
+namespace {
+
+// OpenAI CLIP's normalisation constants (transformers' OPENAI_CLIP_MEAN / OPENAI_CLIP_STD).
+constexpr double kClipMean[3] = {0.48145466, 0.4578275, 0.40821073};
+constexpr double kClipStd[3] = {0.26862954, 0.26130258, 0.27577711};
+
+bool get_bool(const json& j, const char* key, bool fallback, const std::string& file) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_boolean())
+    fail("{}: field {}: expected true or false, got {}", file, key, j[key].dump());
+  return j[key].get<bool>();
+}
+
+int get_positive_int(const json& j, const char* key, const std::string& file,
+                     const std::string& field) {
+  if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<long long>() <= 0 ||
+      j[key].get<long long>() > 1 << 20) {
+    fail("{}: field {}: expected a positive integer, got {}", file, field,
+         j.contains(key) ? j[key].dump() : std::string("nothing"));
+  }
+  return j[key].get<int>();
+}
+
+void get_triple(const json& j, const char* key, double* out, const std::string& file) {
+  if (!j.contains(key) || j[key].is_null()) return;
+  const json& v = j[key];
+  if (v.is_number()) {  // transformers broadcasts a single number to all channels
+    out[0] = out[1] = out[2] = v.get<double>();
+  } else if (v.is_array() && v.size() == 3 && v[0].is_number() && v[1].is_number() &&
+             v[2].is_number()) {
+    for (int c = 0; c < 3; ++c) out[c] = v[c].get<double>();
+  } else {
+    fail("{}: field {}: expected a number or 3 numbers, got {}", file, key, v.dump());
+  }
+}
+
+}  // namespace
+
+PreprocessConfig read_preprocess_config(const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / "preprocessor_config.json";
+  const std::string file = path.string();
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open the image preprocessor config", file);
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    fail("{}: invalid JSON: {}", file, e.what());
+  }
+  if (!j.is_object()) fail("{}: expected a JSON object, got {}", file, j.type_name());
+
+  // Defaults are those of the processor class named in the file (CLIP when none is named).
+  std::string type = "CLIPImageProcessor";
+  for (const char* key : {"image_processor_type", "feature_extractor_type"}) {
+    if (j.contains(key) && j[key].is_string()) {
+      type = j[key].get<std::string>();
+      break;
+    }
+  }
+  const bool siglip = type == "SiglipImageProcessor";
+  if (!siglip && type != "CLIPImageProcessor" && type != "CLIPFeatureExtractor") {
+    fail(
+        "{}: field image_processor_type: expected CLIPImageProcessor or SiglipImageProcessor, "
+        "got {}",
+        file, type);
+  }
+  PreprocessConfig config;
+  config.do_resize = get_bool(j, "do_resize", true, file);
+  config.do_center_crop = get_bool(j, "do_center_crop", !siglip, file);
+  config.do_rescale = get_bool(j, "do_rescale", true, file);
+  config.do_normalize = get_bool(j, "do_normalize", true, file);
+  get_bool(j, "do_convert_rgb", true, file);  // always RGB: decode_image converts
+  for (int c = 0; c < 3; ++c) {
+    config.mean[c] = siglip ? 0.5 : kClipMean[c];
+    config.std[c] = siglip ? 0.5 : kClipStd[c];
+  }
+  get_triple(j, "image_mean", config.mean, file);
+  get_triple(j, "image_std", config.std, file);
+  for (int c = 0; c < 3; ++c) {
+    if (!(config.std[c] != 0.0)) fail("{}: field image_std: expected non-zero values", file);
+  }
+  if (j.contains("rescale_factor") && !j["rescale_factor"].is_null()) {
+    if (!j["rescale_factor"].is_number()) {
+      fail("{}: field rescale_factor: expected a number, got {}", file, j["rescale_factor"].dump());
+    }
+    config.rescale_factor = j["rescale_factor"].get<double>();
+  }
+  if (j.contains("resample") && !j["resample"].is_null()) {
+    if (!j["resample"].is_number_integer() || j["resample"].get<long long>() != 3) {
+      fail("{}: field resample: only 3 (PIL bicubic) is supported, got {}", file,
+           j["resample"].dump());
+    }
+  }
+
+  // size: {"shortest_edge": n} | {"height": h, "width": w} | n (shortest edge for CLIP, a
+  // square for SigLIP, as transformers' get_size_dict reads it).
+  const json size =
+      j.contains("size") && !j["size"].is_null()
+          ? j["size"]
+          : (siglip ? json{{"height", 224}, {"width", 224}} : json{{"shortest_edge", 224}});
+  if (size.is_number_integer()) {
+    const int n = get_positive_int(json{{"size", size}}, "size", file, "size");
+    if (siglip) {
+      config.resize_height = config.resize_width = n;
+    } else {
+      config.shortest_edge = n;
+    }
+  } else if (size.is_object() && size.contains("shortest_edge")) {
+    config.shortest_edge = get_positive_int(size, "shortest_edge", file, "size.shortest_edge");
+  } else if (size.is_object() && size.contains("height") && size.contains("width")) {
+    config.resize_height = get_positive_int(size, "height", file, "size.height");
+    config.resize_width = get_positive_int(size, "width", file, "size.width");
+  } else {
+    fail(
+        "{}: field size: expected {{\"shortest_edge\": n}} or {{\"height\": h, \"width\": w}}, "
+        "got {}",
+        file, size.dump());
+  }
+
+  if (config.do_center_crop) {
+    const json crop = j.contains("crop_size") && !j["crop_size"].is_null()
+                          ? j["crop_size"]
+                          : json{{"height", 224}, {"width", 224}};
+    if (crop.is_number_integer()) {
+      config.crop_height = config.crop_width =
+          get_positive_int(json{{"crop_size", crop}}, "crop_size", file, "crop_size");
+    } else if (crop.is_object()) {
+      config.crop_height = get_positive_int(crop, "height", file, "crop_size.height");
+      config.crop_width = get_positive_int(crop, "width", file, "crop_size.width");
+    } else {
+      fail("{}: field crop_size: expected {{\"height\": h, \"width\": w}} or an integer, got {}",
+           file, crop.dump());
+    }
+  } else if (!(config.do_resize && config.resize_height)) {
+    fail(
+        "{}: field do_center_crop: false with size {} gives image-dependent output sizes; "
+        "expected a center crop or size.height/size.width",
+        file, size.dump());
+  }
+  return config;
+}
+
+void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* out) {
+  if (config.do_resize && config.resample != 3) {
+    fail("preprocess config: resample {} is not supported (only 3, PIL bicubic)", config.resample);
+  }
+  const int out_h = config.output_height();
+  const int out_w = config.output_width();
+  if (out_h <= 0 || out_w <= 0) {
+    fail("preprocess config: expected a positive output size, got {}x{}", out_h, out_w);
+  }
+
+  ImageRgb8 resized_storage;
+  const ImageRgb8* src = &image;
+  if (config.do_resize) {
+    int new_h = 0;
+    int new_w = 0;
+    if (config.shortest_edge) {
+      // transformers' get_resize_output_image_size(default_to_square=False):
+      // short side = n, long side = int(n * long / short) (true division, then truncation).
+      const int n = *config.shortest_edge;
+      const bool portrait = image.width <= image.height;
+      const long long shorter = portrait ? image.width : image.height;
+      const long long longer = portrait ? image.height : image.width;
+      const int new_long =
+          static_cast<int>(static_cast<double>(n * longer) / static_cast<double>(shorter));
+      new_w = portrait ? n : new_long;
+      new_h = portrait ? new_long : n;
+    } else if (config.resize_height && config.resize_width) {
+      new_h = *config.resize_height;
+      new_w = *config.resize_width;
+    } else {
+      fail("preprocess config: do_resize without size.shortest_edge or size.height/width");
+    }
+    resized_storage = resize_bicubic(image, new_w, new_h);
+    src = &resized_storage;
+  }
+
+  // Center crop: output row i reads source row i + floor((h - crop_h) / 2) (Python //), rows
+  // outside the source are transformers' zero padding; the same for columns.
+  const auto floor_half = [](int d) { return d >= 0 ? d / 2 : -((-d + 1) / 2); };
+  const int top = config.do_center_crop ? floor_half(src->height - out_h) : 0;
+  const int left = config.do_center_crop ? floor_half(src->width - out_w) : 0;
+  VLB_ASSERT(config.do_center_crop || (src->height == out_h && src->width == out_w));
+
+  float sub[3];
+  float div[3];
+  for (int c = 0; c < 3; ++c) {
+    sub[c] = config.do_normalize ? static_cast<float>(config.mean[c]) : 0.0f;
+    div[c] = config.do_normalize ? static_cast<float>(config.std[c]) : 1.0f;
+  }
+  const double rescale = config.do_rescale ? config.rescale_factor : 1.0;
+  // float32(v) * float32(rescale) in float32 for the 256 byte values, computed once.
+  const float rescale32 = static_cast<float>(rescale);
+  float table[256];
+  for (int v = 0; v < 256; ++v) table[v] = static_cast<float>(v) * rescale32;
+
+  const std::size_t plane = static_cast<std::size_t>(out_h) * out_w;
+  for (int y = 0; y < out_h; ++y) {
+    const int sy = y + top;
+    for (int x = 0; x < out_w; ++x) {
+      const int sx = x + left;
+      const bool inside = sy >= 0 && sy < src->height && sx >= 0 && sx < src->width;
+      const std::uint8_t* p =
+          inside ? &src->rgb[(static_cast<std::size_t>(sy) * src->width + sx) * 3] : nullptr;
+      for (int c = 0; c < 3; ++c) {
+        const float v = table[inside ? p[c] : 0];
+        out[c * plane + static_cast<std::size_t>(y) * out_w + x] =
+            config.do_normalize ? (v - sub[c]) / div[c] : v;
+      }
+    }
+  }
+}
+
+}  // namespace vlbench

@@ -1,0 +1,216 @@
+// Pillow's bicubic resampling (libImaging/Resample.c, ImagingResample with box = the whole
+// image), reimplemented so the result is the same byte for byte:
+//  - per output pixel, a window of input pixels around center = (i + 0.5) * scale, with
+//    support 2 * max(scale, 1) (wider when downscaling: antialiasing), weights
+//    bicubic((j - center + 0.5) / max(scale, 1)) normalised to sum 1 in double,
+//  - weights turned into fixed point with 22 fractional bits (32 - 8 - 2: room for the 8-bit
+//    value and for sums above 1 or below 0), rounded half away from zero,
+//  - horizontal pass first (only over the rows the vertical pass reads), then vertical, each
+//    accumulated in int32 from 0.5 and clipped back to uint8.
+// Speed: the horizontal pass runs as a vertical pass on the transposed image, so both passes
+// are the same contiguous, vectorised multiply-add over whole rows (integer sums: the order
+// does not change the result). 640x480 -> 298x224 takes about 0.7 ms (Pillow 9.4: 2.4 ms).
+#include <vlbench/core/error.hpp>
+#include <vlbench/vision/image.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace vlbench {
+
+namespace {
+
+constexpr int kPrecisionBits = 32 - 8 - 2;
+
+double bicubic(double x) {
+  constexpr double a = -0.5;
+  if (x < 0.0) x = -x;
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0.0;
+}
+
+// Per output pixel i: taps start at first[i], count[i] of them, weights at
+// weights[i * ksize ...] in fixed point.
+struct Coefficients {
+  int ksize = 0;
+  std::vector<int> first;
+  std::vector<int> count;
+  std::vector<std::int32_t> weights;
+};
+
+Coefficients precompute(int in_size, int out_size) {
+  constexpr double kSupport = 2.0;
+  const double scale = static_cast<double>(in_size) / out_size;
+  const double filter_scale = std::max(scale, 1.0);
+  const double support = kSupport * filter_scale;
+  Coefficients c;
+  c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
+  c.first.resize(out_size);
+  c.count.resize(out_size);
+  c.weights.assign(static_cast<std::size_t>(out_size) * c.ksize, 0);
+  std::vector<double> w(c.ksize);
+  const double inv = 1.0 / filter_scale;
+  for (int i = 0; i < out_size; ++i) {
+    const double center = (i + 0.5) * scale;
+    // C's (int) truncates toward zero; negative starts are clamped to 0 either way.
+    const int lo = std::max(static_cast<int>(center - support + 0.5), 0);
+    const int hi = std::min(static_cast<int>(center + support + 0.5), in_size);
+    const int n = hi - lo;
+    double sum = 0.0;
+    for (int x = 0; x < n; ++x) {
+      w[x] = bicubic((x + lo - center + 0.5) * inv);
+      sum += w[x];
+    }
+    std::int32_t* k = &c.weights[static_cast<std::size_t>(i) * c.ksize];
+    for (int x = 0; x < n; ++x) {
+      const double v = (sum != 0.0 ? w[x] / sum : w[x]) * (1 << kPrecisionBits);
+      k[x] = static_cast<std::int32_t>(v < 0 ? v - 0.5 : v + 0.5);
+    }
+    c.first[i] = lo;
+    c.count[i] = n;
+  }
+  return c;
+}
+
+inline std::uint8_t clip8(std::int32_t v) {
+  v >>= kPrecisionBits;  // arithmetic shift: floor, as Pillow's lookup index
+  return static_cast<std::uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
+}
+
+// Transposes rows [row0, row0 + rows) of an RGB image `width` wide: out[x][y] = in[row0 + y][x]
+// (pixels of 3 bytes), in tiles so both sides stay in cache.
+void transpose(const std::uint8_t* in, int width, int row0, int rows, std::uint8_t* out) {
+  constexpr int kTile = 32;
+  for (int y0 = 0; y0 < rows; y0 += kTile) {
+    const int y1 = std::min(y0 + kTile, rows);
+    for (int x0 = 0; x0 < width; x0 += kTile) {
+      const int x1 = std::min(x0 + kTile, width);
+      for (int y = y0; y < y1; ++y) {
+        const std::uint8_t* src = in + (static_cast<std::size_t>(row0 + y) * width + x0) * 3;
+        std::uint8_t* dst = out + (static_cast<std::size_t>(x0) * rows + y) * 3;
+        for (int x = x0; x < x1; ++x, src += 3, dst += static_cast<std::size_t>(rows) * 3) {
+          dst[0] = src[0];
+          dst[1] = src[1];
+          dst[2] = src[2];
+        }
+      }
+    }
+  }
+}
+
+// One vertical pass. in: an RGB image `width` wide whose row 0 is the source row `row_shift`;
+// out: out_height rows.
+// Compiled twice, chosen at run time: AVX2 has 8-lane int32 multiplies, SSE2 emulates them.
+// Integer arithmetic, so both give the same bytes.
+[[gnu::target_clones("avx2", "default")]] void vertical(const std::uint8_t* in, int width,
+                                                        int row_shift, const Coefficients& c,
+                                                        int out_height, std::uint8_t* out) {
+  constexpr std::int32_t kHalf = 1 << (kPrecisionBits - 1);
+  constexpr std::size_t kBlock = 32;  // bytes a block: the sums stay in vector registers
+  const std::size_t stride = static_cast<std::size_t>(width) * 3;
+  for (int y = 0; y < out_height; ++y) {
+    const std::int32_t* k = &c.weights[static_cast<std::size_t>(y) * c.ksize];
+    const std::uint8_t* src = in + static_cast<std::size_t>(c.first[y] - row_shift) * stride;
+    const int taps = c.count[y];
+    std::uint8_t* dst = out + y * stride;
+    // The same integer sums as Pillow's (integer addition is exact in any order), computed
+    // across a block of contiguous bytes at once so the loop vectorises.
+    std::size_t i = 0;
+    for (; i + kBlock <= stride; i += kBlock) {
+      std::int32_t acc[kBlock];
+      for (std::size_t j = 0; j < kBlock; ++j) acc[j] = kHalf;
+      for (int t = 0; t < taps; ++t) {
+        const std::uint8_t* row = src + t * stride + i;
+        const std::int32_t kt = k[t];
+        for (std::size_t j = 0; j < kBlock; ++j) acc[j] += row[j] * kt;
+      }
+      for (std::size_t j = 0; j < kBlock; ++j) dst[i + j] = clip8(acc[j]);
+    }
+    for (; i < stride; ++i) {
+      std::int32_t acc = kHalf;
+      for (int t = 0; t < taps; ++t) acc += src[t * stride + i] * k[t];
+      dst[i] = clip8(acc);
+    }
+  }
+}
+
+// Uninitialised scratch memory (every byte is written before it is read), reused across calls
+// on a thread: fresh megabyte buffers cost a memset and page faults on every call, more than
+// the arithmetic. Buffers above kKeepBytes are not kept.
+class Scratch {
+ public:
+  explicit Scratch(std::size_t bytes) {
+    constexpr std::size_t kKeepBytes = std::size_t{64} << 20;
+    thread_local std::unique_ptr<std::uint8_t[]> kept;
+    thread_local std::size_t kept_bytes = 0;
+    if (bytes > kKeepBytes) {
+      own_ = std::make_unique_for_overwrite<std::uint8_t[]>(bytes);
+      data_ = own_.get();
+      return;
+    }
+    if (bytes > kept_bytes) {
+      kept = std::make_unique_for_overwrite<std::uint8_t[]>(bytes);
+      kept_bytes = bytes;
+    }
+    data_ = kept.get();
+  }
+  std::uint8_t* data() const { return data_; }
+
+ private:
+  std::unique_ptr<std::uint8_t[]> own_;
+  std::uint8_t* data_ = nullptr;
+};
+
+}  // namespace
+
+ImageRgb8 resize_bicubic(const ImageRgb8& image, int width, int height) {
+  if (width <= 0 || height <= 0) {
+    fail("resize_bicubic: expected a positive output size, got {}x{}", width, height);
+  }
+  if (image.width <= 0 || image.height <= 0 ||
+      image.rgb.size() != static_cast<std::size_t>(image.width) * image.height * 3) {
+    fail("resize_bicubic: expected a non-empty RGB image, got {}x{} with {} bytes", image.width,
+         image.height, image.rgb.size());
+  }
+  if (width == image.width && height == image.height) return image;  // Pillow copies
+
+  const bool need_horizontal = width != image.width;
+  const bool need_vertical = height != image.height;
+  const Coefficients ch = precompute(image.width, width);
+  const Coefficients cv = precompute(image.height, height);
+
+  ImageRgb8 out;
+  out.width = width;
+  out.height = height;
+  out.rgb.resize(static_cast<std::size_t>(width) * height * 3);
+  if (!need_horizontal) {
+    vertical(image.rgb.data(), image.width, 0, cv, height, out.rgb.data());
+    return out;
+  }
+  // Only the source rows some output row reads go through the horizontal pass. That pass
+  // runs as a vertical one on the transposed image, where the taps of an output column are
+  // whole contiguous rows (vectorises; about 3x faster than gathering 3-byte pixels).
+  const int row_first = need_vertical ? cv.first.front() : 0;
+  const int rows = need_vertical ? cv.first.back() + cv.count.back() - row_first : image.height;
+  const std::size_t column_bytes = static_cast<std::size_t>(image.width) * rows * 3;
+  const std::size_t resized_bytes = static_cast<std::size_t>(width) * rows * 3;
+  // `columns` holds the transposed input, later the horizontal result back in rows.
+  Scratch scratch(std::max(column_bytes, resized_bytes) + resized_bytes);
+  std::uint8_t* columns = scratch.data();
+  std::uint8_t* resized_columns = columns + std::max(column_bytes, resized_bytes);
+  transpose(image.rgb.data(), image.width, row_first, rows, columns);
+  vertical(columns, rows, 0, ch, width, resized_columns);
+  if (!need_vertical) {
+    transpose(resized_columns, rows, 0, width, out.rgb.data());
+    return out;
+  }
+  transpose(resized_columns, rows, 0, width, columns);
+  vertical(columns, width, row_first, cv, height, out.rgb.data());
+  return out;
+}
+
+}  // namespace vlbench

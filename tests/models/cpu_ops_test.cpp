@@ -1,0 +1,189 @@
+// The CPU transformer ops (kernels/ops.hpp) against hand-computed values and float64 loops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/vec_math.hpp"
+#include "vlbench/core/error.hpp"
+#include "vlbench/core/thread_pool.hpp"
+#include "vlbench/kernels/gemm.hpp"
+#include "vlbench/kernels/ops.hpp"
+
+namespace vlbench {
+namespace {
+
+std::vector<float> random_values(std::size_t n, unsigned seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> values(n);
+  for (float& v : values) v = normal(rng);
+  return values;
+}
+
+TEST(CpuOps, LayerNormHandComputed) {
+  // Row [1, 2, 3, 4]: mean 2.5, biased variance 1.25.
+  const float x[4] = {1, 2, 3, 4};
+  const float gamma[4] = {1, 2, 1, 1};
+  const float beta[4] = {0, 0, 1, -1};
+  float y[4];
+  layer_norm(x, 1, 4, gamma, beta, 0.0f, y);
+  const double inv_std = 1.0 / std::sqrt(1.25);
+  EXPECT_NEAR(y[0], -1.5 * inv_std, 1e-6);
+  EXPECT_NEAR(y[1], 2 * -0.5 * inv_std, 1e-6);
+  EXPECT_NEAR(y[2], 0.5 * inv_std + 1, 1e-6);
+  EXPECT_NEAR(y[3], 1.5 * inv_std - 1, 1e-6);
+}
+
+TEST(CpuOps, LayerNormMatchesFloat64AndIgnoresThreads) {
+  const std::int64_t rows = 300, d = 96;
+  std::vector<float> x = random_values(rows * d, 1, 3.0f);
+  for (float& v : x) v += 50.0f;  // a large mean: the two-pass variance must not cancel
+  const std::vector<float> gamma = random_values(d, 2), beta = random_values(d, 3);
+  std::vector<float> y(x.size()), y_pool(x.size());
+  layer_norm(x.data(), rows, d, gamma.data(), beta.data(), 1e-5f, y.data());
+  ThreadPool pool(2);
+  layer_norm(x.data(), rows, d, gamma.data(), beta.data(), 1e-5f, y_pool.data(), &pool);
+  EXPECT_EQ(y, y_pool);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    double mean = 0, var = 0;
+    for (std::int64_t i = 0; i < d; ++i) mean += x[r * d + i];
+    mean /= d;
+    for (std::int64_t i = 0; i < d; ++i) var += (x[r * d + i] - mean) * (x[r * d + i] - mean);
+    var /= d;
+    for (std::int64_t i = 0; i < d; ++i) {
+      const double expected = (x[r * d + i] - mean) / std::sqrt(var + 1e-5) * gamma[i] + beta[i];
+      ASSERT_NEAR(y[r * d + i], expected, 2e-5) << r << "," << i;
+    }
+  }
+}
+
+TEST(CpuOps, VectorizableExpIsWithinTwoUlp) {
+  double worst = 0.0;  // relative error against float64 exp
+  for (double x = -87.0; x <= 88.0; x += 0.000731) {
+    const float xf = static_cast<float>(x);
+    const double exact = std::exp(double{xf});
+    worst = std::max(worst, std::abs(exp_vectorizable(xf) - exact) / exact);
+  }
+  std::printf("exp_vectorizable max relative error: %.3g\n", worst);
+  EXPECT_LE(worst, 2.0 * std::ldexp(1.0, -23));  // 2 ulp: an ulp is at most 2^-23 relative
+  EXPECT_EQ(exp_vectorizable(0.0f), 1.0f);
+  EXPECT_NEAR(exp_vectorizable(-200.0f), 0.0f, 1e-37f);  // clamped, no garbage
+  EXPECT_TRUE(std::isnan(exp_vectorizable(std::nanf(""))));
+}
+
+TEST(CpuOps, ActivationsMatchTheirFormulas) {
+  const std::vector<float> x = {-6.0f, -1.5f, -0.3f, 0.0f, 0.7f, 2.0f, 8.0f};
+  for (Activation act : {Activation::quick_gelu, Activation::gelu, Activation::gelu_pytorch_tanh}) {
+    std::vector<float> y = x;
+    apply_activation(act, y.data(), static_cast<std::int64_t>(y.size()));
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double v = x[i];
+      double expected = 0;
+      if (act == Activation::quick_gelu) expected = v / (1 + std::exp(-1.702 * v));
+      if (act == Activation::gelu) expected = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+      if (act == Activation::gelu_pytorch_tanh) {
+        expected = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+      }
+      EXPECT_NEAR(y[i], expected, 1e-6) << activation_name(act) << " at " << v;
+    }
+    EXPECT_EQ(parse_activation(activation_name(act)), act);
+  }
+  try {
+    parse_activation("relu");
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'relu'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("quick_gelu"), std::string::npos);
+  }
+}
+
+TEST(CpuOps, SoftmaxHandComputed) {
+  std::vector<float> x = {0.0f, std::log(3.0f), 1000.0f, 1000.0f};
+  softmax_rows(x.data(), 2, 2);
+  EXPECT_NEAR(x[0], 0.25, 1e-7);
+  EXPECT_NEAR(x[1], 0.75, 1e-7);
+  EXPECT_NEAR(x[2], 0.5, 1e-7);  // no overflow: the row max is subtracted
+  EXPECT_NEAR(x[3], 0.5, 1e-7);
+}
+
+TEST(CpuOps, LinearIsXTimesWeightTransposedPlusBias) {
+  const std::int64_t rows = 5, in = 7, out = 3;
+  const std::vector<float> x = random_values(rows * in, 4), w = random_values(out * in, 5);
+  const std::vector<float> b = random_values(out, 6);
+  std::vector<float> y(rows * out);
+  const auto gemm = make_gemm(default_gemm_backend());
+  linear(*gemm, x.data(), rows, in, w.data(), out, b.data(), y.data());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t o = 0; o < out; ++o) {
+      double expected = b[o];
+      for (std::int64_t i = 0; i < in; ++i) expected += double{x[r * in + i]} * w[o * in + i];
+      EXPECT_NEAR(y[r * out + o], expected, 1e-5);
+    }
+  }
+  std::vector<float> residual = {1, 2, 3};
+  add_inplace(residual.data(), b.data(), 3);
+  EXPECT_FLOAT_EQ(residual[2], 3 + b[2]);
+}
+
+// Attention of every (sequence, head) in float64.
+std::vector<double> reference_attention(const std::vector<float>& qkv, const AttentionShape& s) {
+  const std::int64_t d = s.n_heads * s.head_dim, t = s.seq_len;
+  std::vector<double> out(static_cast<std::size_t>(s.n_seq * t * d));
+  for (std::int64_t seq = 0; seq < s.n_seq; ++seq) {
+    for (std::int64_t h = 0; h < s.n_heads; ++h) {
+      auto at = [&](int part, std::int64_t token, std::int64_t i) {
+        return double{qkv[(seq * t + token) * 3 * d + part * d + h * s.head_dim + i]};
+      };
+      for (std::int64_t i = 0; i < t; ++i) {
+        const std::int64_t n_keys = s.causal ? i + 1 : t;
+        std::vector<double> p(static_cast<std::size_t>(n_keys));
+        double max_score = -1e300, sum = 0;
+        for (std::int64_t j = 0; j < n_keys; ++j) {
+          for (std::int64_t k = 0; k < s.head_dim; ++k) p[j] += at(0, i, k) * at(1, j, k);
+          p[j] *= s.scale;
+          max_score = std::max(max_score, p[j]);
+        }
+        for (double& v : p) sum += (v = std::exp(v - max_score));
+        for (std::int64_t k = 0; k < s.head_dim; ++k) {
+          double acc = 0;
+          for (std::int64_t j = 0; j < n_keys; ++j) acc += p[j] / sum * at(2, j, k);
+          out[(seq * t + i) * d + h * s.head_dim + k] = acc;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+TEST(CpuOps, MultiHeadAttentionMatchesFloat64) {
+  for (bool causal : {false, true}) {
+    AttentionShape shape;
+    shape.n_seq = 3;
+    shape.seq_len = 11;
+    shape.n_heads = 4;
+    shape.head_dim = 8;
+    shape.causal = causal;
+    shape.scale = 1.0f / std::sqrt(8.0f);
+    const std::int64_t d = shape.n_heads * shape.head_dim;
+    const std::vector<float> qkv = random_values(shape.n_seq * shape.seq_len * 3 * d, 7, 2.0f);
+    std::vector<float> out(shape.n_seq * shape.seq_len * d), out_pool(out.size());
+    multi_head_attention(qkv.data(), shape, out.data());
+    ThreadPool pool(2);
+    multi_head_attention(qkv.data(), shape, out_pool.data(), &pool);
+    EXPECT_EQ(out, out_pool);
+    const std::vector<double> expected = reference_attention(qkv, shape);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      ASSERT_NEAR(out[i], expected[i], 1e-5) << "causal " << causal << " at " << i;
+    }
+    if (causal) {  // the first token of a sequence sees only itself: its own v
+      for (std::int64_t k = 0; k < d; ++k) EXPECT_FLOAT_EQ(out[k], qkv[2 * d + k]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vlbench

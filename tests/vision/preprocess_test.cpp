@@ -1,0 +1,260 @@
+// Preprocessing against Hugging Face CLIPImageProcessor + Pillow goldens, and the config reader.
+#include <vlbench/core/error.hpp>
+#include <vlbench/core/npy.hpp>
+#include <vlbench/vision/image.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
+namespace vlbench {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+using testing::test_data;
+using testing::write_text;
+
+// The image order of pixels/manifest.json and clip-tiny-quickgelu/golden/manifest.json.
+const char* const kImages[] = {"gradient_640x480.jpg", "shapes_480x640.png", "noise_333x227.jpg",
+                               "rgba_300x300.png",     "gray_257x512.png",   "palette_200x150.png",
+                               "tiny_10x7.png",        "wide_1000x225.jpg"};
+
+PreprocessConfig clip_config(int size) {
+  PreprocessConfig config;
+  config.shortest_edge = size;
+  config.do_center_crop = true;
+  config.crop_height = config.crop_width = size;
+  const double mean[3] = {0.48145466, 0.4578275, 0.40821073};
+  const double std[3] = {0.26862954, 0.26130258, 0.27577711};
+  std::copy(mean, mean + 3, config.mean);
+  std::copy(std, std + 3, config.std);
+  return config;
+}
+
+// Preprocesses the 8 fixture images and compares with golden [8, 3, size, size] float32.
+void compare_with_golden(const fs::path& golden_path, const PreprocessConfig& config) {
+  const NpyArray golden = read_npy(golden_path);
+  const int h = config.output_height();
+  const int w = config.output_width();
+  ASSERT_EQ(golden.dtype, DType::f32);
+  ASSERT_EQ(golden.shape, (std::vector<std::int64_t>{8, 3, h, w}));
+  const auto* expected = reinterpret_cast<const float*>(golden.data);
+  const std::size_t per_image = static_cast<std::size_t>(3) * h * w;
+  std::vector<float> got(per_image);
+  double max_error = 0.0;
+  std::size_t close = 0;
+  for (int i = 0; i < 8; ++i) {
+    const ImageRgb8 image = decode_image(test_data(std::string("vision/images/") + kImages[i]));
+    preprocess(image, config, got.data());
+    double image_max = 0.0;
+    for (std::size_t k = 0; k < per_image; ++k) {
+      const double e = std::fabs(static_cast<double>(got[k]) - expected[i * per_image + k]);
+      image_max = std::max(image_max, e);
+      close += e <= 1e-5;
+    }
+    std::printf("  %s: max abs error %.3g\n", kImages[i], image_max);
+    max_error = std::max(max_error, image_max);
+  }
+  const double fraction = static_cast<double>(close) / (8.0 * per_image);
+  std::printf("  %s: max abs error %.3g, %.6f within 1e-5\n", golden_path.string().c_str(),
+              max_error, fraction);
+  EXPECT_GE(fraction, 0.999);
+  // Integer resampling and float32 normalisation in transformers' order: bit for bit.
+  EXPECT_EQ(max_error, 0.0);
+  // One uint8 step after normalisation: 1 / 255 / min(std) = 0.0151.
+  EXPECT_LE(max_error, 1.0 / 255.0 / 0.26130258 + 1e-6);
+}
+
+TEST(Preprocess, MatchesClipGolden224) {
+  const fs::path golden = fs::path(VLBENCH_SHARED_FIXTURES) / "pixels/pixel_values_224.npy";
+  if (!fs::exists(golden)) GTEST_SKIP() << "no shared fixtures at " << golden;
+  compare_with_golden(golden, clip_config(224));
+}
+
+TEST(Preprocess, MatchesTinyCheckpointGolden64) {
+  const PreprocessConfig config = read_preprocess_config(test_data("vision/golden64"));
+  EXPECT_EQ(config.output_height(), 64);
+  EXPECT_EQ(config.output_width(), 64);
+  compare_with_golden(test_data("vision/golden64/pixel_values.npy"), config);
+}
+
+// A 3x1 image, no resize, crop 3x5 (taller than the image): transformers pads with zeros,
+// the image lands at rows ceil(4 / 2) = 2, then rescale and normalise apply to the zeros too.
+TEST(Preprocess, CenterCropPadsWithZerosBeforeNormalising) {
+  ImageRgb8 image{3, 1, {10, 20, 30, 40, 50, 60, 70, 80, 90}};
+  PreprocessConfig config;
+  config.do_resize = false;
+  config.do_center_crop = true;
+  config.crop_height = 5;
+  config.crop_width = 2;  // narrower: left = (3 - 2) // 2 = 0
+  config.mean[0] = 0.5;
+  config.std[0] = 0.25;
+  std::vector<float> out(3 * 5 * 2);
+  preprocess(image, config, out.data());
+  for (int y = 0; y < 5; ++y) {
+    for (int x = 0; x < 2; ++x) {
+      const int v = y == 2 ? image.rgb[x * 3] : 0;
+      const float r = (static_cast<float>(v) * static_cast<float>(1.0 / 255.0) - 0.5f) / 0.25f;
+      EXPECT_EQ(out[y * 2 + x], r) << y << "," << x;
+      const int g = y == 2 ? image.rgb[x * 3 + 1] : 0;
+      EXPECT_EQ(out[10 + y * 2 + x], static_cast<float>(g) * static_cast<float>(1.0 / 255.0))
+          << y << "," << x;
+    }
+  }
+}
+
+// Odd differences: crop 2 of 5 starts at (5 - 2) // 2 = 1; crop 4 of 1 pads ceil(3 / 2) = 2.
+TEST(Preprocess, CenterCropOffsetsFollowPythonFloorDivision) {
+  ImageRgb8 image{5, 1, {}};
+  for (int i = 0; i < 15; ++i) image.rgb.push_back(static_cast<std::uint8_t>(i * 10));
+  PreprocessConfig config;
+  config.do_resize = false;
+  config.do_center_crop = true;
+  config.crop_height = 4;
+  config.crop_width = 2;
+  config.do_rescale = false;
+  config.do_normalize = false;
+  std::vector<float> out(3 * 4 * 2);
+  preprocess(image, config, out.data());
+  const float expected_red[4][2] = {{0, 0}, {0, 0}, {30, 60}, {0, 0}};
+  for (int y = 0; y < 4; ++y) {
+    for (int x = 0; x < 2; ++x) EXPECT_EQ(out[y * 2 + x], expected_red[y][x]) << y << "," << x;
+  }
+}
+
+TEST(Preprocess, ShortestEdgeKeepsAspectWithTruncation) {
+  // 10x7 at shortest edge 224: long side int(224 * 10 / 7) = int(320.0) = 320; a no-crop
+  // config with a fixed size checks the exact-resize path against resize_bicubic directly.
+  ImageRgb8 image{10, 7, std::vector<std::uint8_t>(10 * 7 * 3)};
+  for (std::size_t i = 0; i < image.rgb.size(); ++i) image.rgb[i] = (i * 37) % 256;
+  PreprocessConfig config;
+  config.resize_height = 9;
+  config.resize_width = 4;
+  config.do_rescale = false;
+  config.do_normalize = false;
+  std::vector<float> out(3 * 9 * 4);
+  preprocess(image, config, out.data());
+  const ImageRgb8 resized = resize_bicubic(image, 4, 9);
+  for (int c = 0; c < 3; ++c) {
+    for (int p = 0; p < 36; ++p) EXPECT_EQ(out[c * 36 + p], resized.rgb[p * 3 + c]);
+  }
+  // Shortest edge 3 on a 10x7 image: 3 x int(3 * 10 / 7) = 3 x 4, cropped to 2x2 at (1, 0).
+  PreprocessConfig se;
+  se.shortest_edge = 3;
+  se.do_center_crop = true;
+  se.crop_height = 2;
+  se.crop_width = 2;
+  se.do_rescale = false;
+  se.do_normalize = false;
+  std::vector<float> crop(3 * 2 * 2);
+  preprocess(image, se, crop.data());
+  const ImageRgb8 small = resize_bicubic(image, 4, 3);
+  EXPECT_EQ(crop[0], small.rgb[(0 * 4 + 1) * 3]);
+  EXPECT_EQ(crop[1], small.rgb[(0 * 4 + 2) * 3]);
+  EXPECT_EQ(crop[2], small.rgb[(1 * 4 + 1) * 3]);
+  EXPECT_EQ(crop[3], small.rgb[(1 * 4 + 2) * 3]);
+}
+
+TEST(PreprocessConfig, ReadsTinyCheckpointConfig) {
+  const PreprocessConfig c = read_preprocess_config(test_data("vision/golden64"));
+  EXPECT_TRUE(c.do_resize);
+  ASSERT_TRUE(c.shortest_edge.has_value());
+  EXPECT_EQ(*c.shortest_edge, 64);
+  EXPECT_FALSE(c.resize_height.has_value());
+  EXPECT_TRUE(c.do_center_crop);
+  EXPECT_EQ(c.crop_height, 64);
+  EXPECT_EQ(c.crop_width, 64);
+  EXPECT_EQ(c.rescale_factor, 0.00392156862745098);
+  EXPECT_EQ(c.mean[1], 0.4578275);
+  EXPECT_EQ(c.std[2], 0.27577711);
+  EXPECT_EQ(c.resample, 3);
+}
+
+TEST(PreprocessConfig, DefaultsFollowTheProcessorClass) {
+  TempDir dir;
+  write_text(dir / "preprocessor_config.json", R"({"image_processor_type": "CLIPImageProcessor"})");
+  PreprocessConfig c = read_preprocess_config(dir.path());
+  EXPECT_EQ(*c.shortest_edge, 224);
+  EXPECT_TRUE(c.do_center_crop);
+  EXPECT_EQ(c.crop_height, 224);
+  EXPECT_EQ(c.mean[0], 0.48145466);
+  write_text(dir / "preprocessor_config.json",
+             R"({"image_processor_type": "SiglipImageProcessor", "size": {"height": 256,
+                 "width": 256}})");
+  c = read_preprocess_config(dir.path());
+  EXPECT_FALSE(c.do_center_crop);
+  EXPECT_FALSE(c.shortest_edge.has_value());
+  EXPECT_EQ(c.output_height(), 256);
+  EXPECT_EQ(c.output_width(), 256);
+  EXPECT_EQ(c.mean[2], 0.5);
+  EXPECT_EQ(c.std[0], 0.5);
+  // Old CLIPFeatureExtractor files: integer size (shortest edge) and crop_size.
+  write_text(dir / "preprocessor_config.json",
+             R"({"feature_extractor_type": "CLIPFeatureExtractor", "size": 336,
+                 "crop_size": 300, "image_mean": 0.25})");
+  c = read_preprocess_config(dir.path());
+  EXPECT_EQ(*c.shortest_edge, 336);
+  EXPECT_EQ(c.crop_height, 300);
+  EXPECT_EQ(c.crop_width, 300);
+  EXPECT_EQ(c.mean[1], 0.25);
+}
+
+void expect_config_error(const std::string& json, const std::string& needle) {
+  TempDir dir;
+  write_text(dir / "preprocessor_config.json", json);
+  try {
+    read_preprocess_config(dir.path());
+    ADD_FAILURE() << "no error for " << json;
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("preprocessor_config.json"), std::string::npos) << message;
+    EXPECT_NE(message.find(needle), std::string::npos) << message;
+  }
+}
+
+TEST(PreprocessConfig, ErrorsNameTheFileAndField) {
+  expect_config_error(R"({"resample": 2})", "resample");
+  expect_config_error(R"({"resample": 2})", "got 2");
+  expect_config_error(R"({"size": {"shortest_edge": 0}})", "size.shortest_edge");
+  expect_config_error(R"({"size": {"longest_edge": 5}})", "size");
+  expect_config_error(R"({"crop_size": {"height": 5}})", "crop_size.width");
+  expect_config_error(R"({"do_resize": "yes"})", "do_resize");
+  expect_config_error(R"({"image_std": [1, 2]})", "image_std");
+  expect_config_error(R"({"image_std": [1, 0, 1]})", "image_std");
+  expect_config_error(R"({"rescale_factor": "x"})", "rescale_factor");
+  expect_config_error(R"({"image_processor_type": "ViltImageProcessor"})", "ViltImageProcessor");
+  expect_config_error(R"({"do_center_crop": false})", "do_center_crop");
+  expect_config_error(R"({"size": )", "invalid JSON");
+  expect_config_error(R"([1, 2])", "expected a JSON object");
+  TempDir empty;
+  try {
+    read_preprocess_config(empty.path());
+    ADD_FAILURE() << "no error for a missing config";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("preprocessor_config.json"), std::string::npos);
+  }
+}
+
+TEST(Preprocess, RejectsUnsupportedResampleAndImageDependentSizes) {
+  ImageRgb8 image{2, 2, std::vector<std::uint8_t>(12, 7)};
+  std::vector<float> out(3 * 4 * 4);
+  PreprocessConfig config = clip_config(4);
+  config.resample = 2;
+  EXPECT_THROW(preprocess(image, config, out.data()), Error);
+  PreprocessConfig open_ended;
+  open_ended.shortest_edge = 4;
+  EXPECT_THROW(open_ended.output_height(), Error);
+  EXPECT_THROW(preprocess(image, open_ended, out.data()), Error);
+}
+
+}  // namespace
+}  // namespace vlbench
