@@ -12,5 +12,7 @@ void add_compare(CLI::App& app);
 void add_synth_embeddings(CLI::App& app);
 // tokenize, preprocess, embed, make-model
 void add_model_stages(CLI::App& app);
+// encode, run
+void add_encode_and_run(CLI::App& app);
 
 }  // namespace vlbench::cli

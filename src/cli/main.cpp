@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   vlbench::cli::add_compare(app);
   vlbench::cli::add_synth_embeddings(app);
   vlbench::cli::add_model_stages(app);
+  vlbench::cli::add_encode_and_run(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

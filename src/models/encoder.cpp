@@ -39,7 +39,38 @@ void load_encoder_layers(const LoadTensor& load, const std::string& prefix, std:
   }
 }
 
+void convert_encoder_to_bf16(EncoderWeights& encoder, int n_threads) {
+  const std::int64_t d = encoder.d_model;
+  const std::int64_t inter = encoder.intermediate;
+  auto convert = [&](std::vector<float>& weight, std::int64_t out, std::int64_t in,
+                     const std::vector<float>& bias) {
+    LinearBf16 layer(weight.data(), out, in, bias.data());
+    layer.set_threads(n_threads);
+    weight = std::vector<float>();  // free the float32 copy
+    return layer;
+  };
+  encoder.bf16_layers.clear();
+  encoder.bf16_layers.reserve(encoder.layers.size());
+  for (EncoderLayerWeights& w : encoder.layers) {
+    encoder.bf16_layers.push_back(EncoderLayerBf16{convert(w.qkv_weight, 3 * d, d, w.qkv_bias),
+                                                   convert(w.out_weight, d, d, w.out_bias),
+                                                   convert(w.fc1_weight, inter, d, w.fc1_bias),
+                                                   convert(w.fc2_weight, d, inter, w.fc2_bias)});
+  }
+}
+
 namespace {
+
+// One Linear of a block: the bf16 layer when there is one, else the float32 weights.
+void project(const Gemm& gemm, const LinearBf16* bf16, const float* x, std::int64_t rows,
+             std::int64_t in, const std::vector<float>& weight, std::int64_t out,
+             const std::vector<float>& bias, float* y, ThreadPool* pool) {
+  if (bf16 != nullptr) {
+    bf16->run(x, rows, y, pool);
+  } else {
+    linear(gemm, x, rows, in, weight.data(), out, bias.data(), y, pool);
+  }
+}
 
 void grow(std::vector<float>& buffer, std::int64_t size) {
   if (static_cast<std::int64_t>(buffer.size()) < size)
@@ -68,26 +99,30 @@ void run_encoder(const EncoderWeights& encoder, float* x, std::int64_t n_seq, st
   shape.causal = causal;
   shape.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(shape.head_dim)));
 
-  for (const EncoderLayerWeights& w : encoder.layers) {
+  const bool bf16 = !encoder.bf16_layers.empty();
+  VLB_ASSERT(!bf16 || encoder.bf16_layers.size() == encoder.layers.size());
+  for (std::size_t i = 0; i < encoder.layers.size(); ++i) {
+    const EncoderLayerWeights& w = encoder.layers[i];
+    const EncoderLayerBf16* b = bf16 ? &encoder.bf16_layers[i] : nullptr;
     // Attention half.
     layer_norm(x, rows, d, w.ln1_weight.data(), w.ln1_bias.data(), encoder.layer_norm_eps,
                ws.normed.data(), pool);  // -> normed [rows, d]
-    linear(gemm, ws.normed.data(), rows, d, w.qkv_weight.data(), 3 * d, w.qkv_bias.data(),
-           ws.qkv.data(), pool);  // -> qkv [rows, 3d]
+    project(gemm, b ? &b->qkv : nullptr, ws.normed.data(), rows, d, w.qkv_weight, 3 * d,
+            w.qkv_bias, ws.qkv.data(), pool);  // -> qkv [rows, 3d]
     multi_head_attention(ws.qkv.data(), shape, ws.attention.data(),
                          pool);  // -> attention [rows, d]
-    linear(gemm, ws.attention.data(), rows, d, w.out_weight.data(), d, w.out_bias.data(),
-           ws.projected.data(), pool);                    // -> projected [rows, d]
+    project(gemm, b ? &b->out : nullptr, ws.attention.data(), rows, d, w.out_weight, d,
+            w.out_bias, ws.projected.data(), pool);       // -> projected [rows, d]
     add_inplace(x, ws.projected.data(), rows * d, pool);  // residual -> x [rows, d]
 
     // MLP half.
     layer_norm(x, rows, d, w.ln2_weight.data(), w.ln2_bias.data(), encoder.layer_norm_eps,
                ws.normed.data(), pool);  // -> normed [rows, d]
-    linear(gemm, ws.normed.data(), rows, d, w.fc1_weight.data(), inter, w.fc1_bias.data(),
-           ws.intermediate.data(), pool);  // -> intermediate [rows, inter]
+    project(gemm, b ? &b->fc1 : nullptr, ws.normed.data(), rows, d, w.fc1_weight, inter,
+            w.fc1_bias, ws.intermediate.data(), pool);  // -> intermediate [rows, inter]
     apply_activation(encoder.activation, ws.intermediate.data(), rows * inter, pool);
-    linear(gemm, ws.intermediate.data(), rows, inter, w.fc2_weight.data(), d, w.fc2_bias.data(),
-           ws.projected.data(), pool);                    // -> projected [rows, d]
+    project(gemm, b ? &b->fc2 : nullptr, ws.intermediate.data(), rows, inter, w.fc2_weight, d,
+            w.fc2_bias, ws.projected.data(), pool);       // -> projected [rows, d]
     add_inplace(x, ws.projected.data(), rows * d, pool);  // residual -> x [rows, d]
   }
 }

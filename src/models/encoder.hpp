@@ -31,6 +31,11 @@ struct EncoderLayerWeights {
   std::vector<float> fc2_bias;              // [d]
 };
 
+// One block's Linear layers in bf16 (ComputeType::bf16), biases fused; same shapes as above.
+struct EncoderLayerBf16 {
+  LinearBf16 qkv, out, fc1, fc2;
+};
+
 struct EncoderWeights {
   std::int64_t d_model = 0;
   std::int64_t intermediate = 0;
@@ -38,6 +43,9 @@ struct EncoderWeights {
   float layer_norm_eps = 1e-5f;
   Activation activation = Activation::quick_gelu;
   std::vector<EncoderLayerWeights> layers;
+  // Empty: float32 compute. Else one entry per layer, used instead of the float32 Linear
+  // weights (which convert_encoder_to_bf16 frees); layer norms and biases stay float32.
+  std::vector<EncoderLayerBf16> bf16_layers;
 };
 
 // Loads tensor `name` as float32 with `shape` (and records it as used).
@@ -48,6 +56,10 @@ using LoadTensor =
 // .layer_norm1/2.{weight,bias}, .mlp.fc1/fc2.{weight,bias} (Hugging Face's names).
 void load_encoder_layers(const LoadTensor& load, const std::string& prefix, std::int64_t n_layers,
                          EncoderWeights& encoder);
+
+// ComputeType::bf16: builds encoder.bf16_layers from the float32 Linear weights (rounded to
+// bf16 once) and frees those weights. n_threads: oneDNN's threads (<= 0: all cores).
+void convert_encoder_to_bf16(EncoderWeights& encoder, int n_threads);
 
 // Scratch buffers of run_encoder, grown on demand and reused across calls.
 struct EncoderWorkspace {

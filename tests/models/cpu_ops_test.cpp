@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/cpu/vec_math.hpp"
+#include "vlbench/core/dtype.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/core/thread_pool.hpp"
 #include "vlbench/kernels/gemm.hpp"
@@ -127,6 +128,62 @@ TEST(CpuOps, LinearIsXTimesWeightTransposedPlusBias) {
   std::vector<float> residual = {1, 2, 3};
   add_inplace(residual.data(), b.data(), 3);
   EXPECT_FLOAT_EQ(residual[2], 3 + b[2]);
+}
+
+float bf16_round(float x) {
+  return bf16_to_f32(f32_to_bf16(x));
+}
+
+TEST(CpuOps, Bf16LinearRoundsInputsToNearestEven) {
+  if (!bf16_linear_available()) GTEST_SKIP() << "built without oneDNN: no bf16 linear";
+  // bf16 keeps 8 significant bits: 1 + 2^-8 is a tie that rounds to 1 (even), 1 + 3·2^-8 a
+  // tie that rounds to 1 + 2^-6 (even); 3 and 0.5 are exact. So y = 3 · (2 + 2^-6) + 0.5.
+  const float x[2] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f};
+  const float w[2] = {3.0f, 3.0f};
+  const float b[1] = {0.5f};
+  float y[1] = {0.0f};
+  const LinearBf16 layer(w, 1, 2, b);
+  EXPECT_EQ(layer.in(), 2);
+  EXPECT_EQ(layer.out(), 1);
+  layer.run(x, 1, y);
+  EXPECT_EQ(y[0], 3 * (2 + 0x1p-6f) + 0.5f);
+  // Weights are rounded the same way; no bias.
+  const LinearBf16 swapped(x, 1, 2, nullptr);
+  swapped.run(w, 1, y);
+  EXPECT_EQ(y[0], 3 * (2 + 0x1p-6f));
+}
+
+TEST(CpuOps, Bf16LinearMatchesFloat64OfRoundedValues) {
+  if (!bf16_linear_available()) GTEST_SKIP() << "built without oneDNN: no bf16 linear";
+  const std::int64_t in = 300, out = 70;
+  const std::vector<float> w = random_values(out * in, 7), b = random_values(out, 8);
+  ThreadPool pool(2);
+  for (const std::int64_t rows : {1, 37, 200}) {
+    const std::vector<float> x = random_values(rows * in, 9 + static_cast<unsigned>(rows));
+    for (const bool with_bias : {true, false}) {
+      LinearBf16 layer(w.data(), out, in, with_bias ? b.data() : nullptr);
+      for (const int threads : {1, 2}) {
+        layer.set_threads(threads);
+        std::vector<float> y(static_cast<std::size_t>(rows * out));
+        layer.run(x.data(), rows, y.data(), threads == 2 ? &pool : nullptr);
+        for (std::int64_t r = 0; r < rows; ++r) {
+          for (std::int64_t o = 0; o < out; ++o) {
+            // Products of bf16 values are exact in float32 (and double); only the float32
+            // sum rounds: |error| <= in · 2^-24 · Σ|terms| (a loose bound for any order).
+            double expected = with_bias ? b[o] : 0.0, magnitude = std::abs(expected);
+            for (std::int64_t i = 0; i < in; ++i) {
+              const double term =
+                  double{bf16_round(x[r * in + i])} * bf16_round(w[o * in + i]);
+              expected += term;
+              magnitude += std::abs(term);
+            }
+            ASSERT_NEAR(y[r * out + o], expected, static_cast<double>(in) * 0x1p-24 * magnitude)
+                << "rows " << rows << " row " << r << " col " << o << " threads " << threads;
+          }
+        }
+      }
+    }
+  }
 }
 
 // Attention of every (sequence, head) in float64.

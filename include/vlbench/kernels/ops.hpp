@@ -11,6 +11,7 @@
 #include <vlbench/kernels/gemm.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace vlbench {
@@ -50,6 +51,36 @@ void add_inplace(float* y, const float* x, std::int64_t n, ThreadPool* pool = nu
 void linear(const Gemm& gemm, const float* x, std::int64_t rows, std::int64_t in,
             const float* weight, std::int64_t out, const float* bias, float* y,
             ThreadPool* pool = nullptr);
+
+// nn.Linear with bf16 compute (ComputeType::bf16): y = bf16(x) · bf16(weight)ᵀ + bias, the
+// products of the bf16 values accumulated in float32, y and bias float32. bf16(·) rounds to
+// nearest even (core/dtype.hpp f32_to_bf16). Runs on oneDNN's matmul (AVX512-BF16 / AMX
+// kernels where the CPU has them, emulated elsewhere) with oneDNN's OpenMP threads; the
+// summation order, hence the last bits, may depend on rows and threads.
+class LinearBf16 {
+ public:
+  // weight: out × in float32 (PyTorch's layout), rounded to bf16 once here; bias: out float32
+  // or nullptr. Throws Error when this build has no oneDNN (bf16_linear_available()).
+  LinearBf16(const float* weight, std::int64_t out, std::int64_t in, const float* bias);
+  LinearBf16(LinearBf16&&) noexcept;
+  LinearBf16& operator=(LinearBf16&&) noexcept;
+  ~LinearBf16();
+
+  std::int64_t in() const;
+  std::int64_t out() const;
+  // oneDNN's threads in run() (<= 0: all cores).
+  void set_threads(int n_threads);
+  // x: rows × in float32 (rounded to bf16 on the pool's threads), y: rows × out float32.
+  // Calls on one object are serialized (it keeps the bf16 copy of x between calls).
+  void run(const float* x, std::int64_t rows, float* y, ThreadPool* pool = nullptr) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Whether LinearBf16 is built in (it needs oneDNN).
+bool bf16_linear_available();
 
 // Sizes of one multi-head self-attention call over n_seq sequences of seq_len tokens each.
 struct AttentionShape {

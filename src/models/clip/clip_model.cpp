@@ -1,4 +1,5 @@
-// Hugging Face CLIPModel forward pass on the CPU, float32. See clip.hpp and MODELS.md §1.1.
+// Hugging Face CLIPModel forward pass on the CPU, float32 or bf16 (the encoder Linear layers).
+// See clip.hpp and MODELS.md §1.1.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -86,8 +87,8 @@ ClipModel ClipModel::load(const std::filesystem::path& dir, const ClipLoadOption
   auto impl = std::make_unique<Impl>();
   impl->config = read_clip_config(dir);
   const ClipConfig& config = impl->config;
-  if (options.compute != ComputeType::fp32) {
-    fail("{}: compute type bf16 is not available in the CPU CLIP engine (supported: fp32)",
+  if (options.compute == ComputeType::bf16 && !bf16_linear_available()) {
+    fail("{}: compute type bf16 needs oneDNN, and this build has none (supported: fp32)",
          dir.string());
   }
   const Checkpoint checkpoint = Checkpoint::open(dir);
@@ -148,6 +149,12 @@ ClipModel ClipModel::load(const std::filesystem::path& dir, const ClipLoadOption
     }
   }
 
+  if (options.compute == ComputeType::bf16) {
+    // bf16: the encoder blocks' Linear layers (nearly all the FLOPs). The patch embedding,
+    // the projections and attention (q·kᵀ, softmax, ·v) stay float32.
+    convert_encoder_to_bf16(impl->text_encoder, options.threads);
+    convert_encoder_to_bf16(impl->vision_encoder, options.threads);
+  }
   impl->gemm = make_gemm(default_gemm_backend());
   impl->gemm->set_threads(options.threads);
   impl->pool = std::make_unique<ThreadPool>(options.threads);

@@ -1,0 +1,53 @@
+// Encoding a dataset with a model: images decoded and preprocessed on a thread pool while
+// the encoder runs (two batches in flight), captions tokenized and encoded, with the speed
+// of each stage measured.
+#pragma once
+
+#include <vlbench/core/npy.hpp>
+#include <vlbench/data/dataset.hpp>
+#include <vlbench/models/clip.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace vlbench {
+
+struct EncodeOptions {
+  int batch = 32;
+  int threads = 0;               // decode/preprocess workers (<= 0: all cores)
+  bool skip_bad_images = false;  // else the first undecodable image is an Error
+  bool progress = false;         // items/s and ETA on stderr
+};
+
+struct EncodeSpeed {
+  // Images/s of encode_images alone on preprocessed pixels in memory (the last batch,
+  // re-encoded 3 times after the pipeline; median).
+  double image_encode_per_s = 0.0;
+  // Images/s from files: decode + preprocess + encode, overlapped, over the whole gallery.
+  double end_to_end_images_per_s = 0.0;
+  // Captions/s: tokenize + encode over every caption.
+  double text_encode_per_s = 0.0;
+  double image_seconds = 0.0;
+  double text_seconds = 0.0;
+  std::int64_t peak_rss_bytes = 0;  // of the process, at the end
+};
+
+struct EncodedDataset {
+  MatrixF32 images;  // n_images × d, projected, unnormalized, gallery order
+  MatrixF32 texts;   // n_captions × d
+  // Images that could not be decoded (skip_bad_images): their rows are left zero, and
+  // drop_images() removes them with their captions before evaluation.
+  std::vector<std::int32_t> bad_images;
+  std::vector<std::string> bad_image_errors;
+  EncodeSpeed speed;
+};
+
+EncodedDataset encode_dataset(const ClipModel& model, const std::filesystem::path& model_dir,
+                              const Dataset& dataset, const EncodeOptions& options);
+
+// The dataset and embeddings without the listed images and their captions.
+void drop_images(Dataset& dataset, EncodedDataset& encoded);
+
+}  // namespace vlbench

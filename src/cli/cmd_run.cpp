@@ -1,0 +1,256 @@
+// vlbench encode and vlbench run: models × datasets -> embeddings, metrics, speed, tables.
+#include "cli/commands.hpp"
+#include "cli/dataset_flags.hpp"
+
+#include <vlbench/core/atomic_file.hpp>
+#include <vlbench/core/error.hpp>
+#include <vlbench/core/hash.hpp>
+#include <vlbench/eval/embeddings.hpp>
+#include <vlbench/models/random_clip.hpp>
+#include <vlbench/pipeline/encode.hpp>
+#include <vlbench/report/results.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+namespace vlbench::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+struct ModelFlags {
+  std::string dtype = "fp32";
+  int batch = 32;
+  int threads = 0;
+  bool skip_bad_images = false;
+
+  void add_to(CLI::App* sub) {
+    sub->add_option("--dtype", dtype, "compute type (fp32)")
+        ->check(CLI::IsMember({"fp32"}))
+        ->capture_default_str();
+    sub->add_option("--batch", batch, "images / captions per encoder call")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    sub->add_option("--threads", threads, "threads (0: all cores)")->capture_default_str();
+    sub->add_flag("--skip-bad-images", skip_bad_images,
+                  "leave out images that cannot be read (counted in the results)");
+  }
+
+  ClipModel load(const fs::path& dir) const {
+    ClipLoadOptions options;
+    options.compute = ComputeType::fp32;
+    options.threads = threads;
+    return ClipModel::load(dir, options);
+  }
+
+  EncodeOptions encode_options() const {
+    EncodeOptions options;
+    options.batch = batch;
+    options.threads = threads;
+    options.skip_bad_images = skip_bad_images;
+    options.progress = true;
+    return options;
+  }
+};
+
+// The file whose hash identifies the weights.
+std::string weights_sha256(const fs::path& dir) {
+  for (const char* name :
+       {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"}) {
+    if (fs::exists(dir / name)) return sha256_file(dir / name);
+  }
+  return "";
+}
+
+std::string model_name(const fs::path& dir) {
+  const fs::path clean = dir.lexically_normal();
+  return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
+}
+
+void write_embeddings(const fs::path& dir, const EncodedDataset& encoded) {
+  fs::create_directories(dir);
+  write_npy(dir / "IMAGES.npy", DType::f32, {encoded.images.rows, encoded.images.cols},
+            encoded.images.values.data());
+  write_npy(dir / "TEXTS.npy", DType::f32, {encoded.texts.rows, encoded.texts.cols},
+            encoded.texts.values.data());
+}
+
+json manifest_json(const fs::path& model_dir, const Dataset& dataset, const EncodedDataset& e) {
+  return {{"model", fs::absolute(model_dir).string()},
+          {"dataset",
+           {{"kind", dataset.kind},
+            {"path", dataset.annotation_path.string()},
+            {"split", dataset.split},
+            {"sha256", dataset.annotation_sha256}}},
+          {"images", e.images.rows},
+          {"captions", e.texts.rows},
+          {"dim", e.images.cols},
+          {"skipped_images", e.bad_images.size()},
+          {"order", "images in annotation order; captions grouped by image"}};
+}
+
+void run_encode(const fs::path& model_dir, const DatasetFlags& dataset_flags,
+                const ModelFlags& flags, const fs::path& out) {
+  const ClipModel model = flags.load(model_dir);
+  Dataset dataset = dataset_flags.open();
+  EncodedDataset encoded = encode_dataset(model, model_dir, dataset, flags.encode_options());
+  drop_images(dataset, encoded);
+  write_embeddings(out, encoded);
+  write_file_atomic(out / "manifest.json",
+                    manifest_json(model_dir, dataset, encoded).dump(2) + "\n");
+  std::printf(
+      "wrote %s: IMAGES.npy (%lld x %lld), TEXTS.npy (%lld x %lld), manifest.json\n", out.c_str(),
+      static_cast<long long>(encoded.images.rows), static_cast<long long>(encoded.images.cols),
+      static_cast<long long>(encoded.texts.rows), static_cast<long long>(encoded.texts.cols));
+}
+
+struct RunArgs {
+  std::vector<std::string> models;
+  std::vector<std::string> datasets;
+  std::string protocol = "standard";
+  std::string split = "test";
+  std::string image_root;
+  bool allow_any_size = false;
+  int bootstrap = 1000;
+  std::uint64_t seed = 0;
+  std::string out = "out/run";
+  ModelFlags model;
+};
+
+void run_run(RunArgs args) {
+  const fs::path out = args.out;
+  if (args.models.empty() != args.datasets.empty()) {
+    fail("run: give both --model and --dataset, or neither for the quickstart");
+  }
+  if (args.models.empty()) {
+    // The quickstart: a generated tiny CLIP on the bundled mini datasets.
+    const fs::path data = VLBENCH_DATA_DIR;
+    const fs::path tiny = out / "models" / "clip-tiny";
+    write_random_clip(tiny, "tiny", 0, data / "tokenizers" / "clip");
+    args.models = {tiny.string()};
+    args.datasets = {"coco-karpathy:" + (data / "coco-karpathy-mini").string(),
+                     "flickr30k-karpathy:" + (data / "flickr30k-karpathy-mini").string(),
+                     "winoground:" + (data / "winoground-mini").string(),
+                     "jsonl:" + (data / "jsonl-mini" / "captions.jsonl").string()};
+    args.allow_any_size = true;
+    std::printf("quickstart: random-weight tiny CLIP (%s) on the bundled mini datasets\n",
+                tiny.c_str());
+  }
+
+  EvalOptions eval_options;
+  eval_options.protocol = parse_protocol(args.protocol);
+  eval_options.bootstrap = {args.bootstrap, args.seed};
+  eval_options.threads = args.model.threads;
+
+  std::vector<LoadedResults> all;
+  for (const fs::path model_dir : args.models) {
+    const ClipModel model = args.model.load(model_dir);
+    const std::string name = model_name(model_dir);
+    const json model_json = {{"name", name},
+                             {"path", fs::absolute(model_dir).string()},
+                             {"architecture", "clip"},
+                             {"params", model.parameter_count()},
+                             {"dtype", args.model.dtype},
+                             {"sha256", weights_sha256(model_dir)}};
+    for (const std::string& spec : args.datasets) {
+      DatasetFlags dataset_flags{spec, args.split, args.image_root, args.allow_any_size};
+      Dataset dataset = dataset_flags.open();
+      std::fprintf(stderr, "%s on %s (%lld images, %lld captions)\n", name.c_str(), spec.c_str(),
+                   static_cast<long long>(dataset.n_images()),
+                   static_cast<long long>(dataset.n_captions()));
+      EncodedDataset encoded =
+          encode_dataset(model, model_dir, dataset, args.model.encode_options());
+      const std::size_t skipped = encoded.bad_images.size();
+      drop_images(dataset, encoded);
+      const fs::path stem = out / name / (dataset.kind + "-" + dataset.split);
+      write_embeddings(stem, encoded);
+
+      MatrixF32 images = encoded.images, texts = encoded.texts;
+      normalize_rows(images, "image embeddings of " + name);
+      normalize_rows(texts, "text embeddings of " + name);
+      const auto start = std::chrono::steady_clock::now();
+      const EvalResult result = evaluate(dataset, images, texts, eval_options);
+
+      ResultsContext context;
+      context.model = model_json;
+      context.embeddings = {{"images", {{"path", (stem / "IMAGES.npy").string()}}},
+                            {"texts", {{"path", (stem / "TEXTS.npy").string()}}}};
+      const EncodeSpeed& s = encoded.speed;
+      context.speed = {{"image_encode_per_s", s.image_encode_per_s},
+                       {"end_to_end_images_per_s", s.end_to_end_images_per_s},
+                       {"text_encode_per_s", s.text_encode_per_s},
+                       {"image_seconds", s.image_seconds},
+                       {"text_seconds", s.text_seconds},
+                       {"peak_rss_bytes", s.peak_rss_bytes},
+                       {"batch", args.model.batch}};
+      context.options = eval_options;
+      context.command = "run";
+      context.eval_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      json document = make_results_document(dataset, result, context);
+      document["dataset"]["skipped_images"] = skipped;
+      write_results(stem.string() + ".json", document, result);
+      all.push_back(read_results(stem.string() + ".json"));
+    }
+  }
+  const std::string tables = render_markdown(all);
+  write_file_atomic(out / "report.md", tables);
+  std::fputs(tables.c_str(), stdout);
+  std::printf(
+      "\n### Speed\n\n| model | dataset | images/s (compute) | images/s (end to end) | "
+      "captions/s | peak RSS (MiB) |\n| --- | --- | --- | --- | --- | --- |\n");
+  for (const auto& r : all) {
+    const json& s = r.document["speed"];
+    std::printf("| %s | %s | %.1f | %.1f | %.1f | %.0f |\n",
+                r.document["model"]["name"].get<std::string>().c_str(),
+                r.document["dataset"]["kind"].get<std::string>().c_str(),
+                s["image_encode_per_s"].get<double>(), s["end_to_end_images_per_s"].get<double>(),
+                s["text_encode_per_s"].get<double>(),
+                s["peak_rss_bytes"].get<double>() / (1 << 20));
+  }
+  std::printf("\nresults: %s\n", out.c_str());
+}
+
+}  // namespace
+
+void add_encode_and_run(CLI::App& app) {
+  {
+    struct Args {
+      std::string model, out;
+      DatasetFlags dataset;
+      ModelFlags flags;
+    };
+    auto args = std::make_shared<Args>();
+    CLI::App* sub = app.add_subcommand(
+        "encode", "Encode a dataset: IMAGES.npy + TEXTS.npy + manifest.json in the eval order");
+    sub->add_option("--model", args->model, "checkpoint directory")->required();
+    args->dataset.add_to(sub);
+    args->flags.add_to(sub);
+    sub->add_option("--out", args->out, "output folder")->required();
+    sub->callback([args] { run_encode(args->model, args->dataset, args->flags, args->out); });
+  }
+  {
+    auto args = std::make_shared<RunArgs>();
+    CLI::App* sub = app.add_subcommand(
+        "run", "Encode, evaluate and time models on datasets (no --model/--dataset: quickstart)");
+    sub->add_option("--model", args->models, "checkpoint directory (repeatable)");
+    sub->add_option("--dataset", args->datasets, "KIND:PATH (repeatable)");
+    sub->add_option("--protocol", args->protocol, "seed | standard | symmetric")
+        ->check(CLI::IsMember({"seed", "standard", "symmetric"}))
+        ->capture_default_str();
+    sub->add_option("--split", args->split, "Karpathy split")->capture_default_str();
+    sub->add_option("--image-root", args->image_root, "folder the image paths start at");
+    sub->add_flag("--allow-any-size", args->allow_any_size, "accept any test split size");
+    sub->add_option("--bootstrap", args->bootstrap, "bootstrap resamples")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    sub->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str();
+    sub->add_option("--out", args->out, "output folder")->capture_default_str();
+    args->model.add_to(sub);
+    sub->callback([args] { run_run(*args); });
+  }
+}
+
+}  // namespace vlbench::cli

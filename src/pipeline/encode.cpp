@@ -1,0 +1,300 @@
+#include <vlbench/core/error.hpp>
+#include <vlbench/core/thread_pool.hpp>
+#include <vlbench/pipeline/encode.hpp>
+#include <vlbench/text/clip_tokenizer.hpp>
+#include <vlbench/vision/image.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+namespace vlbench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::int64_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+// "\r  images 320/5000  85.2/s  ETA 55 s" on a terminal.
+class Progress {
+ public:
+  Progress(const char* what, std::int64_t total, bool enabled)
+      : what_(what), total_(total), enabled_(enabled && isatty(STDERR_FILENO)) {}
+  void update(std::int64_t done) {
+    if (!enabled_) return;
+    const double elapsed = seconds_since(start_);
+    const double rate = elapsed > 0 ? done / elapsed : 0.0;
+    const double eta = rate > 0 ? (total_ - done) / rate : 0.0;
+    std::fprintf(stderr, "\r  %s %lld/%lld  %.1f/s  ETA %.0f s   ", what_,
+                 static_cast<long long>(done), static_cast<long long>(total_), rate, eta);
+    if (done == total_) std::fputc('\n', stderr);
+  }
+
+ private:
+  const char* what_;
+  std::int64_t total_;
+  bool enabled_;
+  Clock::time_point start_ = Clock::now();
+};
+
+// Two pixel buffers: the producer thread decodes and preprocesses batch k into slot k % 2
+// while this thread encodes batch k - 1 from the other slot.
+class ImagePipeline {
+ public:
+  ImagePipeline(const ClipModel& model, const Dataset& dataset, const PreprocessConfig& config,
+                const EncodeOptions& options, EncodedDataset& out)
+      : model_(model), dataset_(dataset), config_(config), options_(options), out_(out) {
+    per_image_ = 3 * static_cast<std::int64_t>(config.output_height()) * config.output_width();
+    batch_ = std::max(1, options.batch);
+    for (auto& slot : slots_) slot.resize(static_cast<std::size_t>(batch_ * per_image_));
+  }
+
+  void run() {
+    const std::int64_t n = dataset_.n_images();
+    const std::int64_t n_batches = (n + batch_ - 1) / batch_;
+    std::thread producer([&] { produce(n, n_batches); });
+    Progress progress("images", n, options_.progress);
+    try {
+      for (std::int64_t k = 0; k < n_batches; ++k) {
+        {
+          std::unique_lock lock(mutex_);
+          changed_.wait(lock, [&] { return produced_ > k || error_; });
+          if (error_) std::rethrow_exception(error_);
+        }
+        const std::int64_t first = k * batch_;
+        const std::int64_t count = std::min<std::int64_t>(batch_, n - first);
+        model_.encode_images(slots_[k % 2].data(), count, out_.images.row(first));
+        {
+          std::lock_guard lock(mutex_);
+          consumed_ = k + 1;
+        }
+        changed_.notify_all();
+        progress.update(first + count);
+      }
+    } catch (...) {
+      {
+        std::lock_guard lock(mutex_);
+        abort_ = true;
+      }
+      changed_.notify_all();
+      producer.join();
+      throw;
+    }
+    producer.join();
+    last_batch_ = n_batches - 1;
+  }
+
+  // Images/s of encode_images alone on the last batch's pixels (median of 3).
+  double compute_only_rate() const {
+    const std::int64_t n = dataset_.n_images();
+    const std::int64_t first = last_batch_ * batch_;
+    const std::int64_t count = std::min<std::int64_t>(batch_, n - first);
+    std::vector<float> scratch(static_cast<std::size_t>(count * model_.embed_dim()));
+    std::vector<double> times;
+    for (int rep = 0; rep < 3; ++rep) {
+      const auto start = Clock::now();
+      model_.encode_images(slots_[last_batch_ % 2].data(), count, scratch.data());
+      times.push_back(seconds_since(start));
+    }
+    std::sort(times.begin(), times.end());
+    return count / times[1];
+  }
+
+ private:
+  void produce(std::int64_t n, std::int64_t n_batches) {
+    try {
+      ThreadPool pool(options_.threads);
+      for (std::int64_t k = 0; k < n_batches; ++k) {
+        {
+          std::unique_lock lock(mutex_);
+          changed_.wait(lock, [&] { return k - consumed_ < 2 || abort_; });
+          if (abort_) return;
+        }
+        const std::int64_t first = k * batch_;
+        const std::int64_t count = std::min<std::int64_t>(batch_, n - first);
+        float* slot = slots_[k % 2].data();
+        pool.parallel_for(
+            count,
+            [&](std::int64_t begin, std::int64_t end) {
+              for (std::int64_t i = begin; i < end; ++i) {
+                float* pixels = slot + i * per_image_;
+                const auto image = static_cast<std::int32_t>(first + i);
+                try {
+                  preprocess(decode_image(dataset_.image_paths[image]), config_, pixels);
+                } catch (const Error& e) {
+                  // Recorded, encoded as zeros, and reported or dropped by the caller.
+                  std::fill(pixels, pixels + per_image_, 0.0f);
+                  std::lock_guard lock(mutex_);
+                  out_.bad_images.push_back(image);
+                  out_.bad_image_errors.push_back(e.what());
+                }
+              }
+            },
+            1);
+        {
+          std::lock_guard lock(mutex_);
+          produced_ = k + 1;
+        }
+        changed_.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      error_ = std::current_exception();
+      changed_.notify_all();
+    }
+  }
+
+  const ClipModel& model_;
+  const Dataset& dataset_;
+  const PreprocessConfig& config_;
+  const EncodeOptions& options_;
+  EncodedDataset& out_;
+  std::int64_t per_image_ = 0;
+  std::int64_t batch_ = 1;
+  std::int64_t last_batch_ = 0;
+  std::vector<float> slots_[2];
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::int64_t produced_ = 0;
+  std::int64_t consumed_ = 0;
+  bool abort_ = false;
+  std::exception_ptr error_;
+};
+
+void encode_captions(const ClipModel& model, const ClipTokenizer& tokenizer, const Dataset& dataset,
+                     const EncodeOptions& options, EncodedDataset& out) {
+  const int context = model.config().max_position_embeddings;
+  const std::int64_t n = dataset.n_captions();
+  std::vector<std::vector<std::int32_t>> ids(static_cast<std::size_t>(n));
+  for (std::int64_t c = 0; c < n; ++c) ids[c] = tokenizer.encode(dataset.captions[c], context);
+
+  // Batches of captions of similar length (sorted, stable), so the encoder's GEMMs are full.
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::int64_t a, std::int64_t b) { return ids[a].size() < ids[b].size(); });
+  const std::int64_t d = model.embed_dim();
+  const std::int64_t batch = std::max(1, options.batch);
+  std::vector<float> rows(static_cast<std::size_t>(batch * d));
+  Progress progress("captions", n, options.progress);
+  for (std::int64_t first = 0; first < n; first += batch) {
+    const std::int64_t count = std::min(batch, n - first);
+    std::vector<std::vector<std::int32_t>> group;
+    for (std::int64_t i = 0; i < count; ++i) group.push_back(ids[order[first + i]]);
+    model.encode_texts(group, rows.data());
+    for (std::int64_t i = 0; i < count; ++i) {
+      std::memcpy(out.texts.row(order[first + i]), rows.data() + i * d, sizeof(float) * d);
+    }
+    progress.update(first + count);
+  }
+}
+
+}  // namespace
+
+EncodedDataset encode_dataset(const ClipModel& model, const std::filesystem::path& model_dir,
+                              const Dataset& dataset, const EncodeOptions& options) {
+  const PreprocessConfig config = read_preprocess_config(model_dir);
+  const int size = model.config().image_size;
+  if (config.output_height() != size || config.output_width() != size) {
+    fail("{}: preprocessing gives {}x{} pixels but the model expects {}x{}",
+         (model_dir / "preprocessor_config.json").string(), config.output_height(),
+         config.output_width(), size, size);
+  }
+  const std::int64_t d = model.embed_dim();
+  EncodedDataset out;
+  out.images = {dataset.n_images(), d, std::vector<float>(dataset.n_images() * d)};
+  out.texts = {dataset.n_captions(), d, std::vector<float>(dataset.n_captions() * d)};
+
+  if (dataset.n_images() > 0) {
+    ImagePipeline pipeline(model, dataset, config, options, out);
+    const auto start = Clock::now();
+    pipeline.run();
+    out.speed.image_seconds = seconds_since(start);
+    out.speed.end_to_end_images_per_s = dataset.n_images() / out.speed.image_seconds;
+    out.speed.image_encode_per_s = pipeline.compute_only_rate();
+  }
+  std::sort(out.bad_images.begin(), out.bad_images.end());
+  for (std::int32_t image : out.bad_images) {
+    std::fill(out.images.row(image), out.images.row(image) + d, 0.0f);
+  }
+  if (!out.bad_images.empty() && !options.skip_bad_images) {
+    std::string first;
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, out.bad_image_errors.size()); ++i) {
+      first += (i ? "; " : "") + out.bad_image_errors[i];
+    }
+    fail("{} of {} images could not be read (first: {}); --skip-bad-images leaves them out",
+         out.bad_images.size(), dataset.n_images(), first);
+  }
+
+  if (dataset.n_captions() > 0) {
+    const ClipTokenizer tokenizer = ClipTokenizer::from_directory(model_dir);
+    const auto start = Clock::now();
+    encode_captions(model, tokenizer, dataset, options, out);
+    out.speed.text_seconds = seconds_since(start);
+    out.speed.text_encode_per_s = dataset.n_captions() / out.speed.text_seconds;
+  }
+  out.speed.peak_rss_bytes = peak_rss_bytes();
+  return out;
+}
+
+void drop_images(Dataset& dataset, EncodedDataset& encoded) {
+  if (encoded.bad_images.empty()) return;
+  std::vector<bool> bad(static_cast<std::size_t>(dataset.n_images()), false);
+  for (std::int32_t image : encoded.bad_images) bad[image] = true;
+  if (dataset.kind == "winoground") {
+    // An example needs both of its images: drop whole examples.
+    for (std::size_t e = 0; e < dataset.examples.size(); ++e) {
+      if (bad[2 * e] || bad[2 * e + 1]) bad[2 * e] = bad[2 * e + 1] = true;
+    }
+  }
+  Dataset kept = dataset;
+  kept.image_paths.clear();
+  kept.image_ids.clear();
+  kept.captions.clear();
+  kept.caption_image.clear();
+  kept.image_caption_begin = {0};
+  kept.examples.clear();
+  const std::int64_t d = encoded.images.cols;
+  MatrixF32 images{0, d, {}}, texts{0, d, {}};
+  for (std::int64_t i = 0; i < dataset.n_images(); ++i) {
+    if (bad[i]) continue;
+    if (dataset.kind == "winoground" && i % 2 == 0)
+      kept.examples.push_back(dataset.examples[i / 2]);
+    const auto new_index = static_cast<std::int32_t>(kept.image_paths.size());
+    kept.image_paths.push_back(dataset.image_paths[i]);
+    kept.image_ids.push_back(dataset.image_ids[i]);
+    images.values.insert(images.values.end(), encoded.images.row(i), encoded.images.row(i) + d);
+    for (auto c = dataset.image_caption_begin[i]; c < dataset.image_caption_begin[i + 1]; ++c) {
+      kept.captions.push_back(dataset.captions[c]);
+      kept.caption_image.push_back(new_index);
+      texts.values.insert(texts.values.end(), encoded.texts.row(c), encoded.texts.row(c) + d);
+    }
+    kept.image_caption_begin.push_back(static_cast<std::int32_t>(kept.captions.size()));
+  }
+  images.rows = kept.n_images();
+  texts.rows = kept.n_captions();
+  dataset = std::move(kept);
+  encoded.images = std::move(images);
+  encoded.texts = std::move(texts);
+}
+
+}  // namespace vlbench

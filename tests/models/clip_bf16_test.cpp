@@ -1,0 +1,195 @@
+// ComputeType::bf16 of the CPU CLIP engine (bf16 encoder Linear layers, float32 elsewhere)
+// against the golden float64 outputs of /work/shared/fixtures/clip-tiny-quickgelu/golden.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vlbench/core/error.hpp"
+#include "vlbench/core/npy.hpp"
+#include "vlbench/kernels/ops.hpp"
+#include "vlbench/models/clip.hpp"
+
+namespace vlbench {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int32_t kEndOfText = 49407;
+constexpr std::int64_t kDim = 32;  // projection_dim of the fixture
+
+fs::path fixture_dir() {
+  return fs::path(VLBENCH_SHARED_FIXTURES) / "clip-tiny-quickgelu";
+}
+
+std::vector<float> read_f32(const fs::path& path, const std::vector<std::int64_t>& shape) {
+  const NpyArray array = read_npy(path);
+  EXPECT_EQ(array.dtype, DType::f32) << path;
+  EXPECT_EQ(array.shape, shape) << path;
+  std::vector<float> values(static_cast<std::size_t>(array.numel()));
+  std::memcpy(values.data(), array.data, values.size() * sizeof(float));
+  return values;
+}
+
+// golden/text_input_ids.npy (int64 [8, 77], zero-padded) cut after the first end token.
+std::vector<std::vector<std::int32_t>> golden_ids() {
+  const NpyArray array = read_npy(fixture_dir() / "golden" / "text_input_ids.npy");
+  EXPECT_EQ(array.dtype, DType::i64);
+  std::vector<std::vector<std::int32_t>> ids(static_cast<std::size_t>(array.shape[0]));
+  for (std::int64_t r = 0; r < array.shape[0]; ++r) {
+    for (std::int64_t c = 0; c < array.shape[1]; ++c) {
+      std::int64_t id = 0;
+      std::memcpy(&id, array.data + (r * array.shape[1] + c) * 8, 8);
+      ids[static_cast<std::size_t>(r)].push_back(static_cast<std::int32_t>(id));
+      if (id == kEndOfText) break;
+    }
+  }
+  return ids;
+}
+
+// The smallest cosine similarity between corresponding kDim-wide rows of a and b.
+double min_row_cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 1.0;
+  for (std::size_t r = 0; r + kDim <= std::min(a.size(), b.size()); r += kDim) {
+    double dot = 0, na = 0, nb = 0;
+    for (std::size_t i = r; i < r + kDim; ++i) {
+      dot += double{a[i]} * b[i];
+      na += double{a[i]} * a[i];
+      nb += double{b[i]} * b[i];
+    }
+    worst = std::min(worst, dot / std::sqrt(na * nb));
+  }
+  return worst;
+}
+
+// max |a - b| relative to max |b|.
+double relative_max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    diff = std::max(diff, std::abs(double{a[i]} - b[i]));
+    scale = std::max(scale, std::abs(double{b[i]}));
+  }
+  return diff / scale;
+}
+
+class ClipTinyBf16 : public ::testing::Test {
+ protected:
+  static ClipModel load(ComputeType compute, int threads) {
+    ClipLoadOptions options;
+    options.compute = compute;
+    options.threads = threads;
+    return ClipModel::load(fixture_dir(), options);
+  }
+
+  static void SetUpTestSuite() {
+    if (!fs::exists(fixture_dir()) || !bf16_linear_available()) return;
+    model_ = std::make_unique<ClipModel>(load(ComputeType::bf16, 2));
+    pixels_ = read_f32(fixture_dir() / "golden" / "pixel_values.npy", {8, 3, 64, 64});
+    ids_ = golden_ids();
+  }
+  static void TearDownTestSuite() { model_.reset(); }
+
+  void SetUp() override {
+    if (!fs::exists(fixture_dir())) GTEST_SKIP() << "no fixture at " << fixture_dir();
+    if (!bf16_linear_available()) GTEST_SKIP() << "built without oneDNN: no bf16 compute";
+  }
+
+  static std::vector<float> images(const ClipModel& model, std::int64_t first, std::int64_t n) {
+    std::vector<float> out(static_cast<std::size_t>(n * kDim));
+    model.encode_images(pixels_.data() + first * 3 * 64 * 64, n, out.data());
+    return out;
+  }
+  static std::vector<float> texts(const ClipModel& model,
+                                  const std::vector<std::vector<std::int32_t>>& ids) {
+    std::vector<float> out(ids.size() * static_cast<std::size_t>(kDim));
+    model.encode_texts(ids, out.data());
+    return out;
+  }
+
+  static std::unique_ptr<ClipModel> model_;
+  static std::vector<float> pixels_;
+  static std::vector<std::vector<std::int32_t>> ids_;
+};
+
+std::unique_ptr<ClipModel> ClipTinyBf16::model_;
+std::vector<float> ClipTinyBf16::pixels_;
+std::vector<std::vector<std::int32_t>> ClipTinyBf16::ids_;
+
+TEST_F(ClipTinyBf16, ImageEmbedsCloseToGolden) {
+  const std::vector<float> golden =
+      read_f32(fixture_dir() / "golden" / "image_embeds.npy", {8, kDim});
+  const std::vector<float> bf16 = images(*model_, 0, 8);
+  const double cosine = min_row_cosine(bf16, golden);
+  std::printf("bf16 image_embeds: min cosine to golden %.7f, relative max diff %.3g\n", cosine,
+              relative_max_diff(bf16, golden));
+  EXPECT_GE(cosine, 0.999);
+}
+
+TEST_F(ClipTinyBf16, TextEmbedsCloseToGolden) {
+  ASSERT_EQ(ids_.size(), 8u);
+  const std::vector<float> golden =
+      read_f32(fixture_dir() / "golden" / "text_embeds.npy", {8, kDim});
+  const std::vector<float> bf16 = texts(*model_, ids_);
+  const double cosine = min_row_cosine(bf16, golden);
+  std::printf("bf16 text_embeds: min cosine to golden %.7f, relative max diff %.3g\n", cosine,
+              relative_max_diff(bf16, golden));
+  EXPECT_GE(cosine, 0.999);
+}
+
+TEST_F(ClipTinyBf16, ComputesInBf16NotFloat32) {
+  // The float32 engine matches golden to ~1e-6; bf16 rounding must leave a visible trace.
+  const ClipModel fp32 = load(ComputeType::fp32, 2);
+  EXPECT_GT(relative_max_diff(images(*model_, 0, 8), images(fp32, 0, 8)), 1e-5);
+  EXPECT_GT(relative_max_diff(texts(*model_, ids_), texts(fp32, ids_)), 1e-5);
+  EXPECT_EQ(model_->parameter_count(), fp32.parameter_count());
+}
+
+TEST_F(ClipTinyBf16, BatchOfOneMatchesBatchOfEight) {
+  // Other row counts change the float32 summation order inside the matmul, and an input that
+  // then lands on the other side of a bf16 rounding boundary moves by one bf16 step.
+  const std::vector<float> batch = images(*model_, 0, 8);
+  std::vector<float> single;
+  for (std::int64_t i = 0; i < 8; ++i) {
+    const std::vector<float> one = images(*model_, i, 1);
+    single.insert(single.end(), one.begin(), one.end());
+  }
+  const double image_diff = relative_max_diff(single, batch);
+  std::vector<float> text_single;
+  for (const auto& caption : ids_) {
+    const std::vector<float> one = texts(*model_, {caption});
+    text_single.insert(text_single.end(), one.begin(), one.end());
+  }
+  const std::vector<std::vector<std::int32_t>> same_length(8, ids_[0]);  // one group of 8
+  const std::vector<float> text_batch = texts(*model_, same_length);
+  const std::vector<float> text_one = texts(*model_, {ids_[0]});
+  double text_diff = relative_max_diff(text_single, texts(*model_, ids_));
+  for (std::int64_t i = 0; i < 8; ++i) {
+    const std::vector<float> row(text_batch.begin() + i * kDim, text_batch.begin() + (i + 1) * kDim);
+    text_diff = std::max(text_diff, relative_max_diff(row, text_one));
+  }
+  std::printf("bf16 batch 1 vs 8: relative max diff images %.3g, texts %.3g\n", image_diff,
+              text_diff);
+  EXPECT_LE(image_diff, 1e-3);
+  EXPECT_LE(text_diff, 1e-3);
+}
+
+TEST_F(ClipTinyBf16, OneThreadMatchesTwo) {
+  const ClipModel one = load(ComputeType::bf16, 1);
+  const double image_diff = relative_max_diff(images(one, 0, 8), images(*model_, 0, 8));
+  const double text_diff = relative_max_diff(texts(one, ids_), texts(*model_, ids_));
+  std::printf("bf16 1 vs 2 threads: relative max diff images %.3g, texts %.3g\n", image_diff,
+              text_diff);
+  EXPECT_LE(image_diff, 1e-3);
+  EXPECT_LE(text_diff, 1e-3);
+}
+
+}  // namespace
+}  // namespace vlbench
