@@ -40,8 +40,8 @@ def load_safetensors(path):
     base = 8 + header_size
     tensors = {}
     for name, entry in header.items():
-        if name == "__metadata__":
-            continue
+        if name == "__metadata__" or name.endswith("position_ids"):
+            continue  # position_ids: an int64 buffer transformers recomputes
         if entry["dtype"] not in SAFETENSORS_DTYPES:
             raise SystemExit(f"{path}: tensor {name}: unsupported dtype {entry['dtype']}")
         dtype = SAFETENSORS_DTYPES[entry["dtype"]]
@@ -174,7 +174,6 @@ def load_model(model_dir):
         config = json.load(f)
     model = Clip(config)
     state = load_safetensors(os.path.join(model_dir, "model.safetensors"))
-    state = {k: v for k, v in state.items() if not k.endswith("position_ids")}
     model.load_state_dict(state, strict=True)
     return model.eval(), config
 

@@ -27,8 +27,8 @@ struct ModelFlags {
   bool skip_bad_images = false;
 
   void add_to(CLI::App* sub) {
-    sub->add_option("--dtype", dtype, "compute type (fp32)")
-        ->check(CLI::IsMember({"fp32"}))
+    sub->add_option("--dtype", dtype, "compute type: fp32 | bf16")
+        ->check(CLI::IsMember({"fp32", "bf16"}))
         ->capture_default_str();
     sub->add_option("--batch", batch, "images / captions per encoder call")
         ->check(CLI::PositiveNumber)
@@ -40,7 +40,7 @@ struct ModelFlags {
 
   ClipModel load(const fs::path& dir) const {
     ClipLoadOptions options;
-    options.compute = ComputeType::fp32;
+    options.compute = dtype == "bf16" ? ComputeType::bf16 : ComputeType::fp32;
     options.threads = threads;
     return ClipModel::load(dir, options);
   }

@@ -52,10 +52,9 @@ void convert_encoder_to_bf16(EncoderWeights& encoder, int n_threads) {
   encoder.bf16_layers.clear();
   encoder.bf16_layers.reserve(encoder.layers.size());
   for (EncoderLayerWeights& w : encoder.layers) {
-    encoder.bf16_layers.push_back(EncoderLayerBf16{convert(w.qkv_weight, 3 * d, d, w.qkv_bias),
-                                                   convert(w.out_weight, d, d, w.out_bias),
-                                                   convert(w.fc1_weight, inter, d, w.fc1_bias),
-                                                   convert(w.fc2_weight, d, inter, w.fc2_bias)});
+    encoder.bf16_layers.push_back(EncoderLayerBf16{
+        convert(w.qkv_weight, 3 * d, d, w.qkv_bias), convert(w.out_weight, d, d, w.out_bias),
+        convert(w.fc1_weight, inter, d, w.fc1_bias), convert(w.fc2_weight, d, inter, w.fc2_bias)});
   }
 }
 
@@ -107,19 +106,19 @@ void run_encoder(const EncoderWeights& encoder, float* x, std::int64_t n_seq, st
     // Attention half.
     layer_norm(x, rows, d, w.ln1_weight.data(), w.ln1_bias.data(), encoder.layer_norm_eps,
                ws.normed.data(), pool);  // -> normed [rows, d]
-    project(gemm, b ? &b->qkv : nullptr, ws.normed.data(), rows, d, w.qkv_weight, 3 * d,
-            w.qkv_bias, ws.qkv.data(), pool);  // -> qkv [rows, 3d]
+    project(gemm, b ? &b->qkv : nullptr, ws.normed.data(), rows, d, w.qkv_weight, 3 * d, w.qkv_bias,
+            ws.qkv.data(), pool);  // -> qkv [rows, 3d]
     multi_head_attention(ws.qkv.data(), shape, ws.attention.data(),
                          pool);  // -> attention [rows, d]
-    project(gemm, b ? &b->out : nullptr, ws.attention.data(), rows, d, w.out_weight, d,
-            w.out_bias, ws.projected.data(), pool);       // -> projected [rows, d]
+    project(gemm, b ? &b->out : nullptr, ws.attention.data(), rows, d, w.out_weight, d, w.out_bias,
+            ws.projected.data(), pool);                   // -> projected [rows, d]
     add_inplace(x, ws.projected.data(), rows * d, pool);  // residual -> x [rows, d]
 
     // MLP half.
     layer_norm(x, rows, d, w.ln2_weight.data(), w.ln2_bias.data(), encoder.layer_norm_eps,
                ws.normed.data(), pool);  // -> normed [rows, d]
-    project(gemm, b ? &b->fc1 : nullptr, ws.normed.data(), rows, d, w.fc1_weight, inter,
-            w.fc1_bias, ws.intermediate.data(), pool);  // -> intermediate [rows, inter]
+    project(gemm, b ? &b->fc1 : nullptr, ws.normed.data(), rows, d, w.fc1_weight, inter, w.fc1_bias,
+            ws.intermediate.data(), pool);  // -> intermediate [rows, inter]
     apply_activation(encoder.activation, ws.intermediate.data(), rows * inter, pool);
     project(gemm, b ? &b->fc2 : nullptr, ws.intermediate.data(), rows, inter, w.fc2_weight, d,
             w.fc2_bias, ws.projected.data(), pool);       // -> projected [rows, d]

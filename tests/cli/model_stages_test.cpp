@@ -133,6 +133,31 @@ TEST_F(ModelStages, TokenizeAndEmbedCaptions) {
   EXPECT_LE(diff, 1e-4);
 }
 
+TEST_F(ModelStages, EmbedInBf16IsCloseToTheReference) {
+  std::string output;
+  ASSERT_EQ(run_cli("embed --model " + q(kModel) + " --dtype bf16 --text-list " +
+                        q(dir / "captions.txt") + " --out " + q(dir / "t16.npy"),
+                    &output),
+            0)
+      << output;
+  const auto got = read_f32(dir / "t16.npy");
+  const auto golden = read_f32(kModel / "golden/text_embeds.npy");
+  ASSERT_EQ(got.size(), golden.size());
+  const std::size_t d = 32;
+  double min_cosine = 1.0;
+  for (std::size_t r = 0; r < got.size() / d; ++r) {
+    double dot = 0, na = 0, nb = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      dot += double(got[r * d + j]) * golden[r * d + j];
+      na += double(got[r * d + j]) * got[r * d + j];
+      nb += double(golden[r * d + j]) * golden[r * d + j];
+    }
+    min_cosine = std::min(min_cosine, dot / std::sqrt(na * nb));
+  }
+  std::printf("  bf16 text_embeds min cosine to the reference: %.7f\n", min_cosine);
+  EXPECT_GE(min_cosine, 0.999);
+}
+
 TEST_F(ModelStages, MakeModelWritesALoadableDeterministicCheckpoint) {
   std::string output;
   ASSERT_EQ(run_cli("make-model --arch clip --size tiny --seed 3 --out " + q(dir / "m1"), &output),

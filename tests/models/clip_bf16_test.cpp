@@ -172,7 +172,8 @@ TEST_F(ClipTinyBf16, BatchOfOneMatchesBatchOfEight) {
   const std::vector<float> text_one = texts(*model_, {ids_[0]});
   double text_diff = relative_max_diff(text_single, texts(*model_, ids_));
   for (std::int64_t i = 0; i < 8; ++i) {
-    const std::vector<float> row(text_batch.begin() + i * kDim, text_batch.begin() + (i + 1) * kDim);
+    const std::vector<float> row(text_batch.begin() + i * kDim,
+                                 text_batch.begin() + (i + 1) * kDim);
     text_diff = std::max(text_diff, relative_max_diff(row, text_one));
   }
   std::printf("bf16 batch 1 vs 8: relative max diff images %.3g, texts %.3g\n", image_diff,

@@ -172,8 +172,7 @@ TEST(CpuOps, Bf16LinearMatchesFloat64OfRoundedValues) {
             // sum rounds: |error| <= in · 2^-24 · Σ|terms| (a loose bound for any order).
             double expected = with_bias ? b[o] : 0.0, magnitude = std::abs(expected);
             for (std::int64_t i = 0; i < in; ++i) {
-              const double term =
-                  double{bf16_round(x[r * in + i])} * bf16_round(w[o * in + i]);
+              const double term = double{bf16_round(x[r * in + i])} * bf16_round(w[o * in + i]);
               expected += term;
               magnitude += std::abs(term);
             }

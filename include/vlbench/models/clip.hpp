@@ -51,7 +51,11 @@ class ClipModel {
   // Loads config.json and the weights (Checkpoint); every tensor's shape is checked against
   // the config before use; unknown, missing or misshapen tensors are Errors naming them
   // (`*.position_ids` buffers are ignored).
-  // options.compute must be fp32 for now (bf16 is an Error). options.threads sets both the
+  // options.compute: fp32, or bf16 where oneDNN is built (an Error otherwise): the encoder
+  // blocks' linear layers (qkv, out_proj, fc1, fc2) run with bf16 weights (rounded once at
+  // load) and bf16-rounded inputs, accumulating in fp32; attention, layer norms, softmax,
+  // the residual stream, patch embedding and projections stay fp32. bf16 results may differ
+  // in the last bits between batch sizes. options.threads sets both the
   // GEMM's threads and the pool of the row-wise ops. encode_* are const but share those
   // threads: call them from one thread at a time.
   static ClipModel load(const std::filesystem::path& dir, const ClipLoadOptions& options = {});

@@ -1,11 +1,10 @@
 // nn.Linear with bf16 weights and activations on oneDNN's matmul. See ops.hpp.
 //
-// Weights are rounded to bf16 once, kept in PyTorch's out × in layout (oneDNN's "ba" view of
-// the [in, out] weights). One matmul primitive per row count is created on first use and
-// kept: a fixed M lets oneDNN pick its fastest (brgemm) kernels, and the row counts of one
-// model are few (images per chunk, caption lengths × group sizes). Its weights are in the
-// layout it asks for (format "any": blocked for brgemm), reordered once per distinct layout.
-// The bias is fused into the matmul (float32).
+// Weights are rounded to bf16 once, in oneDNN's "ba" view of PyTorch's out × in layout
+// (weights [in, out] with strides {1, in}), so no copy is transposed. One matmul primitive
+// per row count is created on first use and kept: a fixed M lets oneDNN pick its fastest
+// (brgemm) kernels, and the row counts of one model are few (images per chunk, caption
+// lengths × group sizes). The bias is fused into the matmul (float32).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -36,8 +35,7 @@ int resolve_threads(int n_threads) {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-void check(dnnl_status_t status, const char* what, std::int64_t m, std::int64_t n,
-           std::int64_t k) {
+void check(dnnl_status_t status, const char* what, std::int64_t m, std::int64_t n, std::int64_t k) {
   if (status != dnnl_success) {
     fail("onednn: {} failed with status {} for a bf16 {}x{}x{} matmul", what,
          static_cast<int>(status), m, n, k);
@@ -71,112 +69,49 @@ dnnl_memory_desc_t plain_md(std::int64_t rows, std::int64_t cols, dnnl_data_type
                             dnnl_format_tag_t tag) {
   dnnl_memory_desc_t md;
   const dnnl_dims_t dims = {rows, cols};
-  check(dnnl_memory_desc_init_by_tag(&md, 2, dims, type, tag), "dnnl_memory_desc_init_by_tag",
-        rows, cols, 0);
+  check(dnnl_memory_desc_init_by_tag(&md, 2, dims, type, tag), "dnnl_memory_desc_init_by_tag", rows,
+        cols, 0);
   return md;
 }
-
-// RAII owners of the oneDNN handles made in one place.
-struct PrimitiveDesc {
-  dnnl_primitive_desc_t handle = nullptr;
-  ~PrimitiveDesc() {
-    if (handle != nullptr) dnnl_primitive_desc_destroy(handle);
-  }
-};
-struct Memory {
-  dnnl_memory_t handle = nullptr;
-  ~Memory() {
-    if (handle != nullptr) dnnl_memory_destroy(handle);
-  }
-};
-struct Stream {
-  dnnl_stream_t handle = nullptr;
-  ~Stream() {
-    if (handle != nullptr) dnnl_stream_destroy(handle);
-  }
-};
-struct Primitive {
-  dnnl_primitive_t handle = nullptr;
-  ~Primitive() {
-    if (handle != nullptr) dnnl_primitive_destroy(handle);
-  }
-};
 
 }  // namespace
 
 struct LinearBf16::Impl {
-  // The weights in the layout one matmul primitive chose (format "any"), reordered once.
-  struct Packed {
-    dnnl_memory_desc_t md;
-    std::vector<unsigned char> data;
-  };
-  // The matmul of one row count and the weights it reads.
-  struct Prepared {
-    Primitive matmul;
-    const Packed* weights = nullptr;
-  };
-
   std::int64_t in = 0;
   std::int64_t out = 0;
   int n_threads = resolve_threads(0);
-  std::vector<std::uint16_t> weight;  // [out, in] bf16 bits (PyTorch's layout)
+  std::vector<std::uint16_t> weight;  // [out, in] bf16 bits
   std::vector<float> bias;            // [out] or empty
 
-  mutable std::mutex mutex;  // guards the members below
-  mutable std::vector<std::unique_ptr<Packed>> packed;             // usually one layout
-  mutable std::map<std::int64_t, std::unique_ptr<Prepared>> by_rows;  // key: M
-  mutable std::vector<std::uint16_t> x_bf16;                       // [rows, in] bf16 bits
+  mutable std::mutex mutex;                                  // guards the members below
+  mutable std::map<std::int64_t, dnnl_primitive_t> by_rows;  // matmul primitive per M
+  mutable std::vector<std::uint16_t> x_bf16;                 // [rows, in] bf16 bits
+
+  ~Impl() {
+    for (auto& [rows, primitive] : by_rows) dnnl_primitive_destroy(primitive);
+  }
 
   dnnl_memory_desc_t src_md(std::int64_t m) const { return plain_md(m, in, dnnl_bf16, dnnl_ab); }
+  dnnl_memory_desc_t weight_md() const { return plain_md(in, out, dnnl_bf16, dnnl_ba); }
   dnnl_memory_desc_t bias_md() const { return plain_md(1, out, dnnl_f32, dnnl_ab); }
   dnnl_memory_desc_t dst_md(std::int64_t m) const { return plain_md(m, out, dnnl_f32, dnnl_ab); }
 
-  // `weight` in layout md (a reorder from [in, out] with strides {1, in}), kept.
-  const Packed* pack(const dnnl_memory_desc_t& md, std::int64_t m) const {
-    for (const auto& candidate : packed) {
-      if (dnnl_memory_desc_equal(&candidate->md, &md) != 0) return candidate.get();
-    }
-    auto result = std::make_unique<Packed>();
-    result->md = md;
-    result->data.resize(dnnl_memory_desc_get_size(&md));
-    const dnnl_memory_desc_t plain = plain_md(in, out, dnnl_bf16, dnnl_ba);
-    const dnnl_engine_t engine = cpu_engine();
-    Memory from, to;
-    check(dnnl_memory_create(&from.handle, &plain, engine, const_cast<std::uint16_t*>(weight.data())),
-          "dnnl_memory_create", m, out, in);
-    check(dnnl_memory_create(&to.handle, &md, engine, result->data.data()), "dnnl_memory_create",
-          m, out, in);
-    PrimitiveDesc pd;
-    check(dnnl_reorder_primitive_desc_create(&pd.handle, &plain, engine, &md, engine, nullptr),
-          "dnnl_reorder_primitive_desc_create", m, out, in);
-    Primitive reorder;
-    check(dnnl_primitive_create(&reorder.handle, pd.handle), "dnnl_primitive_create", m, out, in);
-    Stream stream;
-    check(dnnl_stream_create(&stream.handle, engine, dnnl_stream_default_flags),
-          "dnnl_stream_create", m, out, in);
-    const dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from.handle}, {DNNL_ARG_TO, to.handle}};
-    check(dnnl_primitive_execute(reorder.handle, stream.handle, 2, args), "reorder", m, out, in);
-    check(dnnl_stream_wait(stream.handle), "dnnl_stream_wait", m, out, in);
-    packed.push_back(std::move(result));
-    return packed.back().get();
-  }
-
-  const Prepared& prepared(std::int64_t m) const {
+  dnnl_primitive_t primitive(std::int64_t m) const {
     const auto found = by_rows.find(m);
-    if (found != by_rows.end()) return *found->second;
-    const dnnl_memory_desc_t src = src_md(m), b = bias_md(), dst = dst_md(m);
-    const dnnl_memory_desc_t wei = plain_md(in, out, dnnl_bf16, dnnl_format_tag_any);
+    if (found != by_rows.end()) return found->second;
+    const dnnl_memory_desc_t src = src_md(m), wei = weight_md(), b = bias_md(), dst = dst_md(m);
     dnnl_matmul_desc_t desc;
     check(dnnl_matmul_desc_init(&desc, &src, &wei, bias.empty() ? nullptr : &b, &dst),
           "dnnl_matmul_desc_init", m, out, in);
-    PrimitiveDesc pd;
-    check(dnnl_primitive_desc_create(&pd.handle, &desc, nullptr, cpu_engine(), nullptr),
+    dnnl_primitive_desc_t pd = nullptr;
+    check(dnnl_primitive_desc_create(&pd, &desc, nullptr, cpu_engine(), nullptr),
           "dnnl_primitive_desc_create", m, out, in);
-    auto result = std::make_unique<Prepared>();
-    check(dnnl_primitive_create(&result->matmul.handle, pd.handle), "dnnl_primitive_create", m,
-          out, in);
-    result->weights = pack(*dnnl_primitive_desc_query_md(pd.handle, dnnl_query_weights_md, 0), m);
-    return *by_rows.emplace(m, std::move(result)).first->second;
+    dnnl_primitive_t created = nullptr;
+    const dnnl_status_t status = dnnl_primitive_create(&created, pd);
+    dnnl_primitive_desc_destroy(pd);
+    check(status, "dnnl_primitive_create", m, out, in);
+    by_rows.emplace(m, created);
+    return created;
   }
 };
 
@@ -209,31 +144,46 @@ void LinearBf16::run(const float* x, std::int64_t rows, float* y, ThreadPool* po
     round_to_bf16(x + begin * in, (end - begin) * in, x_bf16 + begin * in);
   });
 
-  // OpenMP's thread count belongs to the calling thread: set it right before oneDNN runs.
-  omp_set_num_threads(impl.n_threads);
-  const Impl::Prepared& prepared = impl.prepared(rows);
+  const dnnl_primitive_t matmul = impl.primitive(rows);
   const dnnl_engine_t engine = cpu_engine();
-  const dnnl_memory_desc_t src_md = impl.src_md(rows), bias_md = impl.bias_md(),
-                           dst_md = impl.dst_md(rows);
-  // Memory objects wrap the buffers (no copies); oneDNN never writes src, weights or bias.
-  Memory memory[4];
+  const dnnl_memory_desc_t src_md = impl.src_md(rows), wei_md = impl.weight_md(),
+                           bias_md = impl.bias_md(), dst_md = impl.dst_md(rows);
+  // Memory objects wrap the caller's buffers (no copies); oneDNN never writes src/weights.
+  dnnl_memory_t memory[4] = {nullptr, nullptr, nullptr, nullptr};
   auto wrap = [&](int slot, const dnnl_memory_desc_t& md, const void* data) {
-    check(dnnl_memory_create(&memory[slot].handle, &md, engine, const_cast<void*>(data)),
+    check(dnnl_memory_create(&memory[slot], &md, engine, const_cast<void*>(data)),
           "dnnl_memory_create", rows, impl.out, in);
-    return memory[slot].handle;
   };
-  std::vector<dnnl_exec_arg_t> args = {
-      {DNNL_ARG_SRC, wrap(0, src_md, x_bf16)},
-      {DNNL_ARG_WEIGHTS, wrap(1, prepared.weights->md, prepared.weights->data.data())},
-      {DNNL_ARG_DST, wrap(2, dst_md, y)}};
-  if (!impl.bias.empty()) args.push_back({DNNL_ARG_BIAS, wrap(3, bias_md, impl.bias.data())});
-  Stream stream;
-  check(dnnl_stream_create(&stream.handle, engine, dnnl_stream_default_flags),
-        "dnnl_stream_create", rows, impl.out, in);
-  check(dnnl_primitive_execute(prepared.matmul.handle, stream.handle,
-                               static_cast<int>(args.size()), args.data()),
-        "dnnl_primitive_execute", rows, impl.out, in);
-  check(dnnl_stream_wait(stream.handle), "dnnl_stream_wait", rows, impl.out, in);
+  dnnl_stream_t stream = nullptr;
+  dnnl_status_t status = dnnl_success;
+  try {
+    wrap(0, src_md, x_bf16);
+    wrap(1, wei_md, impl.weight.data());
+    wrap(2, dst_md, y);
+    std::vector<dnnl_exec_arg_t> args = {
+        {DNNL_ARG_SRC, memory[0]}, {DNNL_ARG_WEIGHTS, memory[1]}, {DNNL_ARG_DST, memory[2]}};
+    if (!impl.bias.empty()) {
+      wrap(3, bias_md, impl.bias.data());
+      args.push_back({DNNL_ARG_BIAS, memory[3]});
+    }
+    check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags), "dnnl_stream_create",
+          rows, impl.out, in);
+    // OpenMP's thread count belongs to the calling thread: set it right before the call.
+    omp_set_num_threads(impl.n_threads);
+    status = dnnl_primitive_execute(matmul, stream, static_cast<int>(args.size()), args.data());
+    if (status == dnnl_success) status = dnnl_stream_wait(stream);
+  } catch (...) {
+    for (dnnl_memory_t m : memory) {
+      if (m != nullptr) dnnl_memory_destroy(m);
+    }
+    if (stream != nullptr) dnnl_stream_destroy(stream);
+    throw;
+  }
+  for (dnnl_memory_t m : memory) {
+    if (m != nullptr) dnnl_memory_destroy(m);
+  }
+  dnnl_stream_destroy(stream);
+  check(status, "dnnl_primitive_execute", rows, impl.out, in);
 }
 
 void LinearBf16::set_threads(int n_threads) {
