@@ -1,5 +1,13 @@
 #include "test_util.hpp"
 
+#include <vlbench/core/npy.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
 #include <sys/wait.h>
 #include <cstdio>
 #include <fstream>
@@ -43,6 +51,55 @@ int run_cli(const std::string& args, std::string* output) {
   int status = pclose(pipe);
   if (output) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string shell_quote(const std::filesystem::path& path) {
+  std::string quoted = "'";
+  quoted += path.string();
+  quoted += "'";
+  return quoted;
+}
+
+std::vector<float> read_npy_f32(const std::filesystem::path& path,
+                                const std::vector<std::int64_t>& expected_shape) {
+  const NpyArray array = read_npy(path);
+  EXPECT_EQ(array.dtype, DType::f32) << path;
+  if (!expected_shape.empty()) {
+    EXPECT_EQ(array.shape, expected_shape) << path;
+  }
+  std::vector<float> values(static_cast<std::size_t>(array.numel()));
+  if (!values.empty()) std::memcpy(values.data(), array.data, values.size() * sizeof(float));
+  return values;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0.0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+  }
+  return worst;
+}
+
+std::filesystem::path clip_fixture_dir() {
+  return std::filesystem::path(VLBENCH_SHARED_FIXTURES) / "clip-tiny-quickgelu";
+}
+
+std::vector<std::vector<std::int32_t>> clip_fixture_golden_ids() {
+  constexpr std::int64_t kEndOfText = 49407;
+  const NpyArray array = read_npy(clip_fixture_dir() / "golden" / "text_input_ids.npy");
+  EXPECT_EQ(array.dtype, DType::i64);
+  EXPECT_EQ(array.shape.size(), 2u);
+  std::vector<std::vector<std::int32_t>> ids(static_cast<std::size_t>(array.shape[0]));
+  for (std::int64_t r = 0; r < array.shape[0]; ++r) {
+    for (std::int64_t c = 0; c < array.shape[1]; ++c) {
+      std::int64_t id = 0;
+      std::memcpy(&id, array.data + (r * array.shape[1] + c) * sizeof(id), sizeof(id));
+      ids[static_cast<std::size_t>(r)].push_back(static_cast<std::int32_t>(id));
+      if (id == kEndOfText) break;
+    }
+  }
+  return ids;
 }
 
 std::filesystem::path test_data(const std::string& relative) {

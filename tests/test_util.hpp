@@ -1,8 +1,10 @@
 // Helpers shared by the tests.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace vlbench::testing {
 
@@ -23,6 +25,22 @@ void write_text(const std::filesystem::path& path, const std::string& text);
 // Runs the built `vlbench` program with `args` (a shell-quoted string); returns the exit code
 // and fills `output` with stdout+stderr.
 int run_cli(const std::string& args, std::string* output = nullptr);
+
+// A path in single quotes for run_cli's shell command line.
+std::string shell_quote(const std::filesystem::path& path);
+
+// The values of a float32 .npy (any shape); a test failure when the dtype or, if given, the
+// shape differs.
+std::vector<float> read_npy_f32(const std::filesystem::path& path,
+                                const std::vector<std::int64_t>& expected_shape = {});
+
+// Largest |a[i] - b[i]| (a test failure when the sizes differ).
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
+
+// The reference checkpoint ../shared/fixtures/clip-tiny-quickgelu.
+std::filesystem::path clip_fixture_dir();
+// Its golden/text_input_ids.npy (int64 [8, 77], zero-padded), each row cut after the end token.
+std::vector<std::vector<std::int32_t>> clip_fixture_golden_ids();
 
 std::filesystem::path test_data(const std::string& relative);  // tests/fixtures/<relative>
 std::filesystem::path repo_path(const std::string& relative);  // <repo>/<relative>

@@ -28,22 +28,7 @@ std::string q(const std::filesystem::path& p) {
   return fmt::format("'{}'", p.string());
 }
 
-std::vector<float> read_f32(const std::filesystem::path& path) {
-  const NpyArray a = read_npy(path);
-  EXPECT_EQ(a.dtype, DType::f32) << path;
-  std::vector<float> v(static_cast<std::size_t>(a.numel()));
-  std::memcpy(v.data(), a.data, v.size() * sizeof(float));
-  return v;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double m = 0;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    m = std::max(m, std::abs(static_cast<double>(a[i]) - b[i]));
-  }
-  return m;
-}
+using testing::max_abs_diff;
 
 class ModelStages : public ::testing::Test {
  protected:
@@ -64,20 +49,20 @@ class ModelStages : public ::testing::Test {
 };
 
 TEST_F(ModelStages, EmbedImagesFromGoldenPixelsAndFromFiles) {
-  const auto golden = read_f32(kModel / "golden/image_embeds.npy");
+  const auto golden = testing::read_npy_f32(kModel / "golden/image_embeds.npy");
   std::string output;
   ASSERT_EQ(run_cli("embed --model " + q(kModel) + " --pixels " +
                         q(kModel / "golden/pixel_values.npy") + " --out " + q(dir / "a.npy"),
                     &output),
             0)
       << output;
-  const double from_pixels = max_abs_diff(read_f32(dir / "a.npy"), golden);
+  const double from_pixels = max_abs_diff(testing::read_npy_f32(dir / "a.npy"), golden);
   ASSERT_EQ(run_cli("embed --model " + q(kModel) + " --batch 3 --image-list " +
                         q(dir / "images.txt") + " --out " + q(dir / "b.npy"),
                     &output),
             0)
       << output;
-  const double from_files = max_abs_diff(read_f32(dir / "b.npy"), golden);
+  const double from_files = max_abs_diff(testing::read_npy_f32(dir / "b.npy"), golden);
   std::printf("  image_embeds max abs diff: %.3g from golden pixels, %.3g from files\n",
               from_pixels, from_files);
   EXPECT_LE(from_pixels, 1e-4);
@@ -91,7 +76,7 @@ TEST_F(ModelStages, PreprocessEqualsGoldenPixels) {
                     &output),
             0)
       << output;
-  EXPECT_EQ(max_abs_diff(read_f32(dir / "pix.npy"), read_f32(kModel / "golden/pixel_values.npy")),
+  EXPECT_EQ(max_abs_diff(testing::read_npy_f32(dir / "pix.npy"), testing::read_npy_f32(kModel / "golden/pixel_values.npy")),
             0.0);
 }
 
@@ -128,7 +113,7 @@ TEST_F(ModelStages, TokenizeAndEmbedCaptions) {
             0)
       << output;
   const double diff =
-      max_abs_diff(read_f32(dir / "t.npy"), read_f32(kModel / "golden/text_embeds.npy"));
+      max_abs_diff(testing::read_npy_f32(dir / "t.npy"), testing::read_npy_f32(kModel / "golden/text_embeds.npy"));
   std::printf("  text_embeds max abs diff from raw captions: %.3g\n", diff);
   EXPECT_LE(diff, 1e-4);
 }
@@ -140,8 +125,8 @@ TEST_F(ModelStages, EmbedInBf16IsCloseToTheReference) {
                     &output),
             0)
       << output;
-  const auto got = read_f32(dir / "t16.npy");
-  const auto golden = read_f32(kModel / "golden/text_embeds.npy");
+  const auto got = testing::read_npy_f32(dir / "t16.npy");
+  const auto golden = testing::read_npy_f32(kModel / "golden/text_embeds.npy");
   ASSERT_EQ(got.size(), golden.size());
   const std::size_t d = 32;
   double min_cosine = 1.0;

@@ -23,13 +23,6 @@ std::string q(const std::filesystem::path& p) {
   return fmt::format("'{}'", p.string());
 }
 
-std::vector<float> read_f32(const std::filesystem::path& path) {
-  const NpyArray a = read_npy(path);
-  std::vector<float> v(static_cast<std::size_t>(a.numel()));
-  std::memcpy(v.data(), a.data, v.size() * sizeof(float));
-  return v;
-}
-
 TEST(Run, QuickstartEvaluatesEveryBundledDataset) {
   TempDir dir;
   std::string output;
@@ -84,8 +77,8 @@ TEST(Run, EncodeMatchesEmbedAndEvalReproducesRun) {
                     &output),
             0)
       << output;
-  const auto a = read_f32(dir / "enc/IMAGES.npy");
-  const auto b = read_f32(dir / "e.npy");
+  const auto a = testing::read_npy_f32(dir / "enc/IMAGES.npy");
+  const auto b = testing::read_npy_f32(dir / "e.npy");
   ASSERT_EQ(a.size(), b.size());
   double diff = 0;
   for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::abs(double(a[i]) - b[i]));

@@ -2,6 +2,8 @@
 // against the golden float64 outputs of /work/shared/fixtures/clip-tiny-quickgelu/golden.
 #include <gtest/gtest.h>
 
+#include "test_util.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,38 +22,12 @@ namespace vlbench {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::clip_fixture_dir;
+using testing::clip_fixture_golden_ids;
+using testing::max_abs_diff;
+using testing::read_npy_f32;
 
-constexpr std::int32_t kEndOfText = 49407;
 constexpr std::int64_t kDim = 32;  // projection_dim of the fixture
-
-fs::path fixture_dir() {
-  return fs::path(VLBENCH_SHARED_FIXTURES) / "clip-tiny-quickgelu";
-}
-
-std::vector<float> read_f32(const fs::path& path, const std::vector<std::int64_t>& shape) {
-  const NpyArray array = read_npy(path);
-  EXPECT_EQ(array.dtype, DType::f32) << path;
-  EXPECT_EQ(array.shape, shape) << path;
-  std::vector<float> values(static_cast<std::size_t>(array.numel()));
-  std::memcpy(values.data(), array.data, values.size() * sizeof(float));
-  return values;
-}
-
-// golden/text_input_ids.npy (int64 [8, 77], zero-padded) cut after the first end token.
-std::vector<std::vector<std::int32_t>> golden_ids() {
-  const NpyArray array = read_npy(fixture_dir() / "golden" / "text_input_ids.npy");
-  EXPECT_EQ(array.dtype, DType::i64);
-  std::vector<std::vector<std::int32_t>> ids(static_cast<std::size_t>(array.shape[0]));
-  for (std::int64_t r = 0; r < array.shape[0]; ++r) {
-    for (std::int64_t c = 0; c < array.shape[1]; ++c) {
-      std::int64_t id = 0;
-      std::memcpy(&id, array.data + (r * array.shape[1] + c) * 8, 8);
-      ids[static_cast<std::size_t>(r)].push_back(static_cast<std::int32_t>(id));
-      if (id == kEndOfText) break;
-    }
-  }
-  return ids;
-}
 
 // The smallest cosine similarity between corresponding kDim-wide rows of a and b.
 double min_row_cosine(const std::vector<float>& a, const std::vector<float>& b) {
@@ -86,19 +62,19 @@ class ClipTinyBf16 : public ::testing::Test {
     ClipLoadOptions options;
     options.compute = compute;
     options.threads = threads;
-    return ClipModel::load(fixture_dir(), options);
+    return ClipModel::load(clip_fixture_dir(), options);
   }
 
   static void SetUpTestSuite() {
-    if (!fs::exists(fixture_dir()) || !bf16_linear_available()) return;
+    if (!fs::exists(clip_fixture_dir()) || !bf16_linear_available()) return;
     model_ = std::make_unique<ClipModel>(load(ComputeType::bf16, 2));
-    pixels_ = read_f32(fixture_dir() / "golden" / "pixel_values.npy", {8, 3, 64, 64});
-    ids_ = golden_ids();
+    pixels_ = read_npy_f32(clip_fixture_dir() / "golden" / "pixel_values.npy", {8, 3, 64, 64});
+    ids_ = clip_fixture_golden_ids();
   }
   static void TearDownTestSuite() { model_.reset(); }
 
   void SetUp() override {
-    if (!fs::exists(fixture_dir())) GTEST_SKIP() << "no fixture at " << fixture_dir();
+    if (!fs::exists(clip_fixture_dir())) GTEST_SKIP() << "no fixture at " << clip_fixture_dir();
     if (!bf16_linear_available()) GTEST_SKIP() << "built without oneDNN: no bf16 compute";
   }
 
@@ -125,7 +101,7 @@ std::vector<std::vector<std::int32_t>> ClipTinyBf16::ids_;
 
 TEST_F(ClipTinyBf16, ImageEmbedsCloseToGolden) {
   const std::vector<float> golden =
-      read_f32(fixture_dir() / "golden" / "image_embeds.npy", {8, kDim});
+      read_npy_f32(clip_fixture_dir() / "golden" / "image_embeds.npy", {8, kDim});
   const std::vector<float> bf16 = images(*model_, 0, 8);
   const double cosine = min_row_cosine(bf16, golden);
   std::printf("bf16 image_embeds: min cosine to golden %.7f, relative max diff %.3g\n", cosine,
@@ -136,7 +112,7 @@ TEST_F(ClipTinyBf16, ImageEmbedsCloseToGolden) {
 TEST_F(ClipTinyBf16, TextEmbedsCloseToGolden) {
   ASSERT_EQ(ids_.size(), 8u);
   const std::vector<float> golden =
-      read_f32(fixture_dir() / "golden" / "text_embeds.npy", {8, kDim});
+      read_npy_f32(clip_fixture_dir() / "golden" / "text_embeds.npy", {8, kDim});
   const std::vector<float> bf16 = texts(*model_, ids_);
   const double cosine = min_row_cosine(bf16, golden);
   std::printf("bf16 text_embeds: min cosine to golden %.7f, relative max diff %.3g\n", cosine,

@@ -23,62 +23,27 @@ namespace vlbench {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::clip_fixture_dir;
+using testing::clip_fixture_golden_ids;
+using testing::max_abs_diff;
+using testing::read_npy_f32;
 
 constexpr std::int32_t kEndOfText = 49407;
-
-fs::path fixture_dir() {
-  return fs::path(VLBENCH_SHARED_FIXTURES) / "clip-tiny-quickgelu";
-}
-
-std::vector<float> read_f32(const fs::path& path, const std::vector<std::int64_t>& shape) {
-  const NpyArray array = read_npy(path);
-  EXPECT_EQ(array.dtype, DType::f32) << path;
-  EXPECT_EQ(array.shape, shape) << path;
-  std::vector<float> values(static_cast<std::size_t>(array.numel()));
-  std::memcpy(values.data(), array.data, values.size() * sizeof(float));
-  return values;
-}
-
-// golden/text_input_ids.npy (int64 [8, 77], zero-padded) cut after the first end token.
-std::vector<std::vector<std::int32_t>> golden_ids() {
-  const NpyArray array = read_npy(fixture_dir() / "golden" / "text_input_ids.npy");
-  EXPECT_EQ(array.dtype, DType::i64);
-  EXPECT_EQ(array.shape.size(), 2u);
-  std::vector<std::vector<std::int32_t>> ids(static_cast<std::size_t>(array.shape[0]));
-  for (std::int64_t r = 0; r < array.shape[0]; ++r) {
-    for (std::int64_t c = 0; c < array.shape[1]; ++c) {
-      std::int64_t id = 0;
-      std::memcpy(&id, array.data + (r * array.shape[1] + c) * 8, 8);
-      ids[static_cast<std::size_t>(r)].push_back(static_cast<std::int32_t>(id));
-      if (id == kEndOfText) break;
-    }
-  }
-  return ids;
-}
-
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  float worst = 0.0f;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    worst = std::max(worst, std::abs(a[i] - b[i]));
-  }
-  return worst;
-}
 
 class ClipTiny : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!fs::exists(fixture_dir())) return;
+    if (!fs::exists(clip_fixture_dir())) return;
     ClipLoadOptions options;
     options.threads = 2;
-    model_ = std::make_unique<ClipModel>(ClipModel::load(fixture_dir(), options));
-    pixels_ = read_f32(fixture_dir() / "golden" / "pixel_values.npy", {8, 3, 64, 64});
-    ids_ = golden_ids();
+    model_ = std::make_unique<ClipModel>(ClipModel::load(clip_fixture_dir(), options));
+    pixels_ = read_npy_f32(clip_fixture_dir() / "golden" / "pixel_values.npy", {8, 3, 64, 64});
+    ids_ = clip_fixture_golden_ids();
   }
   static void TearDownTestSuite() { model_.reset(); }
 
   void SetUp() override {
-    if (!fs::exists(fixture_dir())) GTEST_SKIP() << "no fixture at " << fixture_dir();
+    if (!fs::exists(clip_fixture_dir())) GTEST_SKIP() << "no fixture at " << clip_fixture_dir();
   }
 
   static std::vector<float> images(const ClipModel& model, std::int64_t first, std::int64_t n) {
@@ -107,7 +72,7 @@ TEST_F(ClipTiny, ConfigAndParameterCount) {
   EXPECT_EQ(model_->config().vision.hidden_size, 128);
   EXPECT_EQ(model_->config().text.hidden_size, 64);
   // Every tensor of the file except the position_ids buffers, counted independently.
-  const SafetensorsFile file(fixture_dir() / "model.safetensors");
+  const SafetensorsFile file(clip_fixture_dir() / "model.safetensors");
   std::int64_t expected = 0;
   for (const TensorInfo& tensor : file.tensors()) {
     if (tensor.name.find("position_ids") != std::string::npos) continue;
@@ -120,7 +85,7 @@ TEST_F(ClipTiny, ConfigAndParameterCount) {
 
 TEST_F(ClipTiny, ImageEmbedsMatchGolden) {
   const std::vector<float> golden =
-      read_f32(fixture_dir() / "golden" / "image_embeds.npy", {8, 32});
+      read_npy_f32(clip_fixture_dir() / "golden" / "image_embeds.npy", {8, 32});
   const float diff = max_abs_diff(images(*model_, 0, 8), golden);
   std::printf("image_embeds max abs diff vs golden: %.3g\n", static_cast<double>(diff));
   EXPECT_LE(diff, 1e-4f);
@@ -128,7 +93,7 @@ TEST_F(ClipTiny, ImageEmbedsMatchGolden) {
 
 TEST_F(ClipTiny, TextEmbedsMatchGolden) {
   ASSERT_EQ(ids_.size(), 8u);
-  const std::vector<float> golden = read_f32(fixture_dir() / "golden" / "text_embeds.npy", {8, 32});
+  const std::vector<float> golden = read_npy_f32(clip_fixture_dir() / "golden" / "text_embeds.npy", {8, 32});
   const float diff = max_abs_diff(texts(*model_, ids_), golden);
   std::printf("text_embeds max abs diff vs golden: %.3g\n", static_cast<double>(diff));
   EXPECT_LE(diff, 1e-4f);
@@ -137,7 +102,7 @@ TEST_F(ClipTiny, TextEmbedsMatchGolden) {
 TEST_F(ClipTiny, LogitsMatchGolden) {
   // logits_per_image = exp(logit_scale) · cosine(image, text): checks logit_scale too.
   const std::vector<float> golden =
-      read_f32(fixture_dir() / "golden" / "logits_per_image.npy", {8, 8});
+      read_npy_f32(clip_fixture_dir() / "golden" / "logits_per_image.npy", {8, 8});
   const std::vector<float> image = images(*model_, 0, 8);
   const std::vector<float> text = texts(*model_, ids_);
   const double scale = std::exp(static_cast<double>(model_->logit_scale()));
@@ -177,7 +142,7 @@ TEST_F(ClipTiny, BatchOfOneEqualsFullBatch) {
 TEST_F(ClipTiny, OneThreadEqualsTwo) {
   ClipLoadOptions options;
   options.threads = 1;
-  const ClipModel single = ClipModel::load(fixture_dir(), options);
+  const ClipModel single = ClipModel::load(clip_fixture_dir(), options);
   EXPECT_LE(max_abs_diff(images(single, 0, 8), images(*model_, 0, 8)), 1e-5f);
   EXPECT_LE(max_abs_diff(texts(single, ids_), texts(*model_, ids_)), 1e-5f);
 }
@@ -228,13 +193,13 @@ TEST_F(ClipTiny, Bf16ComputeLoadsWhereOneDnnIsBuilt) {
   options.compute = ComputeType::bf16;
   options.threads = 1;
   if (bf16_linear_available()) {
-    const ClipModel model = ClipModel::load(fixture_dir(), options);
+    const ClipModel model = ClipModel::load(clip_fixture_dir(), options);
     EXPECT_EQ(model.embed_dim(), 32);
     EXPECT_EQ(model.parameter_count(), model_->parameter_count());
     return;
   }
   try {
-    ClipModel::load(fixture_dir(), options);
+    ClipModel::load(clip_fixture_dir(), options);
     FAIL() << "expected an Error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bf16"), std::string::npos) << e.what();
@@ -245,10 +210,10 @@ TEST_F(ClipTiny, EosTokenIdTwoPoolsAtArgmax) {
   // The openai/laion configs say eos_token_id 2: pooling is then at argmax(ids), which is the
   // end token 49407 (the largest id), so the golden embeddings still come out.
   testing::TempDir dir;
-  fs::copy_file(fixture_dir() / "model.safetensors", dir / "model.safetensors");
+  fs::copy_file(clip_fixture_dir() / "model.safetensors", dir / "model.safetensors");
   std::string config;
   {
-    std::FILE* file = std::fopen((fixture_dir() / "config.json").c_str(), "rb");
+    std::FILE* file = std::fopen((clip_fixture_dir() / "config.json").c_str(), "rb");
     ASSERT_NE(file, nullptr);
     char buffer[4096];
     std::size_t n = 0;
@@ -262,7 +227,7 @@ TEST_F(ClipTiny, EosTokenIdTwoPoolsAtArgmax) {
   testing::write_text(dir / "config.json", config);
   const ClipModel model = ClipModel::load(dir.path());
   ASSERT_EQ(model.config().eos_token_id, 2);
-  const std::vector<float> golden = read_f32(fixture_dir() / "golden" / "text_embeds.npy", {8, 32});
+  const std::vector<float> golden = read_npy_f32(clip_fixture_dir() / "golden" / "text_embeds.npy", {8, 32});
   EXPECT_LE(max_abs_diff(texts(model, ids_), golden), 1e-4f);
   // No 49407 at all is fine here: the pooled token is the largest id.
   std::vector<std::int32_t> no_end = ids_[0];
@@ -276,8 +241,8 @@ TEST_F(ClipTiny, EosTokenIdTwoPoolsAtArgmax) {
 // A copy of the fixture checkpoint with its tensors edited by `edit`.
 void write_edited_copy(const fs::path& dir,
                        void (*edit)(std::vector<TensorToWrite>&, std::vector<float>&)) {
-  fs::copy_file(fixture_dir() / "config.json", dir / "config.json");
-  const SafetensorsFile file(fixture_dir() / "model.safetensors");
+  fs::copy_file(clip_fixture_dir() / "config.json", dir / "config.json");
+  const SafetensorsFile file(clip_fixture_dir() / "model.safetensors");
   std::vector<TensorToWrite> tensors;
   for (const TensorInfo& info : file.tensors()) {
     tensors.push_back({info.name, info.dtype, info.shape, file.data(info)});
