@@ -129,7 +129,9 @@ double measure_gemm_peak(const Gemm& gemm, std::int64_t size) {
   SplitMix64 rng(7);
   for (float& v : a) v = static_cast<float>(rng.uniform() - 0.5);
   for (float& v : b) v = static_cast<float>(rng.uniform() - 0.5);
-  auto call = [&] { gemm.gemm_nt(size, size, size, a.data(), size, b.data(), size, c.data(), size); };
+  auto call = [&] {
+    gemm.gemm_nt(size, size, size, a.data(), size, b.data(), size, c.data(), size);
+  };
   call();
   const Timing t = time_reps(3, call);
   return 2.0 * static_cast<double>(size) * size * size / t.min * 1e-9;
@@ -198,10 +200,10 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(2, 1 << 20));
   app.add_option("--json", o.json_out, "also write the numbers to this JSON file");
   CLI11_PARSE(app, argc, argv);
-  if (o.model.empty() == o.size.empty()) fail("encode_bench: give exactly one of --model, --size");
+  if (o.model.empty() == o.size.empty()) fail("give exactly one of --model, --size");
 
-  fmt::print("machine: {}, {} hardware threads; using {} threads; load average {}\n",
-             cpu_model(), std::thread::hardware_concurrency(), o.threads, load_average());
+  fmt::print("machine: {}, {} hardware threads; using {} threads; load average {}\n", cpu_model(),
+             std::thread::hardware_concurrency(), o.threads, load_average());
 
   std::unique_ptr<GeneratedModel> generated;
   fs::path model_dir = o.model;
@@ -230,8 +232,8 @@ int run(int argc, char** argv) {
   std::vector<float> out(static_cast<std::size_t>(std::max(o.n_images, o.n_captions) * d));
 
   // Images: uniform noise in about the range of CLIP-normalized pixels.
-  const std::int64_t per_image = std::int64_t{config.num_channels} * config.image_size *
-                                 config.image_size;
+  const std::int64_t per_image =
+      std::int64_t{config.num_channels} * config.image_size * config.image_size;
   std::vector<float> pixels(static_cast<std::size_t>(o.n_images * per_image));
   SplitMix64 rng(1);
   for (float& v : pixels) v = static_cast<float>(4 * rng.uniform() - 2);
@@ -253,9 +255,9 @@ int run(int argc, char** argv) {
   std::vector<std::vector<std::int32_t>> captions(static_cast<std::size_t>(o.n_captions));
   double text_flop = 0;
   for (std::int64_t i = 0; i < o.n_captions; ++i) {
-    const std::int64_t length = std::min<std::int64_t>(
-        o.caption_length > 0 ? o.caption_length : caption_length(i),
-        config.max_position_embeddings);
+    const std::int64_t length =
+        std::min<std::int64_t>(o.caption_length > 0 ? o.caption_length : caption_length(i),
+                               config.max_position_embeddings);
     std::vector<std::int32_t>& ids = captions[static_cast<std::size_t>(i)];
     ids.push_back(bos);
     while (static_cast<std::int64_t>(ids.size()) < length - 1) {
