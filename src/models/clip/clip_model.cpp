@@ -249,8 +249,12 @@ void ClipModel::Impl::encode_text_group(const std::vector<std::vector<std::int32
   std::vector<float> hidden(static_cast<std::size_t>(n * seq_len * d));
   for (std::int64_t s = 0; s < n; ++s) {
     const std::vector<std::int32_t>& caption = ids[members[static_cast<std::size_t>(s)]];
+    const auto length = static_cast<std::int64_t>(caption.size());
     for (std::int64_t t = 0; t < seq_len; ++t) {
-      const float* token = token_embedding.data() + std::int64_t{caption[t]} * d;
+      // Past its end a caption is padded with its last id: under the causal mask no position
+      // at or before the pooled one sees the padding, so the pooled row is unchanged.
+      const std::int32_t id = caption[static_cast<std::size_t>(std::min(t, length - 1))];
+      const float* token = token_embedding.data() + std::int64_t{id} * d;
       const float* position = text_positions.data() + t * d;
       float* dst = hidden.data() + (s * seq_len + t) * d;
       for (std::int64_t i = 0; i < d; ++i) dst[i] = token[i] + position[i];
@@ -282,7 +286,7 @@ void ClipModel::encode_texts(const std::vector<std::vector<std::int32_t>>& ids, 
   const ClipConfig& config = impl_->config;
   // Validate everything first and find each caption's pooling position.
   std::vector<std::int64_t> pool_positions(ids.size());
-  std::map<std::int64_t, std::vector<std::size_t>> by_length;  // equal lengths batch together
+  std::map<std::int64_t, std::vector<std::size_t>> by_length;  // length buckets of 8
   for (std::size_t c = 0; c < ids.size(); ++c) {
     const std::vector<std::int32_t>& caption = ids[c];
     const auto length = static_cast<std::int64_t>(caption.size());
@@ -306,20 +310,26 @@ void ClipModel::encode_texts(const std::vector<std::vector<std::int32_t>>& ids, 
       }
       pool_positions[c] = eos - caption.begin();
     }
-    by_length[length].push_back(c);
+    // Captions whose lengths round up to the same multiple of 8 run together, padded to the
+    // longest of their chunk: fuller GEMMs for at most 7 padded positions each.
+    by_length[(length + 7) / 8].push_back(c);
   }
   if (ids.empty()) return;
   VLB_ASSERT(out != nullptr);
 
   EncoderWorkspace workspace;
-  for (const auto& [length, captions] : by_length) {
+  for (const auto& [bucket, captions] : by_length) {
+    const std::int64_t bucket_length =
+        std::min<std::int64_t>(8 * bucket, config.max_position_embeddings);
     const auto chunk =
-        static_cast<std::size_t>(std::max<std::int64_t>(1, kMaxRowsPerPass / length));
+        static_cast<std::size_t>(std::max<std::int64_t>(1, kMaxRowsPerPass / bucket_length));
     for (std::size_t begin = 0; begin < captions.size(); begin += chunk) {
       const std::size_t end = std::min(captions.size(), begin + chunk);
       const std::vector<std::size_t> members(captions.begin() + static_cast<std::ptrdiff_t>(begin),
                                              captions.begin() + static_cast<std::ptrdiff_t>(end));
-      impl_->encode_text_group(ids, members, length, pool_positions, out, workspace);
+      std::int64_t seq_len = 0;
+      for (std::size_t c : members) seq_len = std::max<std::int64_t>(seq_len, ids[c].size());
+      impl_->encode_text_group(ids, members, seq_len, pool_positions, out, workspace);
     }
   }
 }
