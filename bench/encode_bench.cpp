@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include "bench_util.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -31,6 +32,8 @@
 
 namespace vlbench {
 namespace {
+
+using namespace vlbench::bench;
 
 namespace fs = std::filesystem;
 
@@ -51,49 +54,6 @@ struct Options {
 // The caption length rule shared with bench/clip_vs_torch.py: 12..20 ids, spread evenly.
 std::int64_t caption_length(std::int64_t i) {
   return 12 + (5 * i) % 9;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-struct Timing {
-  double median = 0, min = 0, max = 0;
-};
-
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-template <typename Fn>
-Timing time_reps(int reps, Fn&& fn) {
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(seconds_since(start));
-  }
-  return {median_of(t), *std::min_element(t.begin(), t.end()),
-          *std::max_element(t.begin(), t.end())};
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown CPU";
-}
-
-// The 1-, 5- and 15-minute load averages: other processes on the machine skew the numbers.
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return fmt::format("{} {} {}", a, b, c);
 }
 
 // One transformer layer over `tokens` tokens: the Linears (q, k, v, out: 4·d², fc1 and fc2:

@@ -7,6 +7,7 @@
 //              [--backend NAME] [--block-mib MIB ...] [--image-noise X] [--caption-noise X]
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include "bench_util.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +25,8 @@
 
 namespace vlbench {
 namespace {
+
+using namespace vlbench::bench;
 
 struct Options {
   std::int64_t n_queries = 25010;
@@ -98,32 +101,6 @@ Data make_data(const Options& o, ThreadPool& pool) {
   return data;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-struct Timing {
-  double median = 0, min = 0, max = 0;
-};
-
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-template <typename Fn>
-Timing time_reps(int reps, Fn&& fn) {
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(seconds_since(start));
-  }
-  return {median_of(t), *std::min_element(t.begin(), t.end()),
-          *std::max_element(t.begin(), t.end())};
-}
-
 // The process's resident-set high-water mark (VmHWM) and current resident set (VmRSS), MiB.
 double proc_status_mib(const std::string& field) {
   std::ifstream in("/proc/self/status");
@@ -140,15 +117,6 @@ void reset_peak_rss() {
   out << "5";
   out.flush();
   if (!out) fail("/proc/self/clear_refs: could not write 5 to reset the peak resident set");
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown CPU";
 }
 
 void bench_backend(const std::string& name, const Options& o, const Data& data, ThreadPool& pool) {
