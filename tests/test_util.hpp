@@ -1,6 +1,10 @@
 // Helpers shared by the tests.
 #pragma once
 
+#include <vlbench/core/error.hpp>
+
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -41,6 +45,23 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
 std::filesystem::path clip_fixture_dir();
 // Its golden/text_input_ids.npy (int64 [8, 77], zero-padded), each row cut after the end token.
 std::vector<std::vector<std::int32_t>> clip_fixture_golden_ids();
+
+// Runs `body`, expects a vlbench::Error with a one-line message containing every string in
+// `parts`.
+template <typename F>
+void expect_error(F&& body, const std::vector<std::string>& parts) {
+  try {
+    body();
+    ADD_FAILURE() << "expected vlbench::Error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    for (const std::string& part : parts) {
+      EXPECT_NE(message.find(part), std::string::npos)
+          << "message '" << message << "' lacks '" << part << "'";
+    }
+  }
+}
 
 std::filesystem::path test_data(const std::string& relative);  // tests/fixtures/<relative>
 std::filesystem::path repo_path(const std::string& relative);  // <repo>/<relative>

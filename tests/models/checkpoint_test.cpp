@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "vlbench/core/atomic_file.hpp"
+
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -18,31 +20,11 @@ namespace vlbench {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::expect_error;
 using testing::TempDir;
 
 fs::path tiny_clip_dir() {
   return fs::path(VLBENCH_SHARED_FIXTURES) / "clip-tiny-quickgelu";
-}
-
-// Runs `body`, expects an Error whose message contains every string in `parts`.
-template <typename F>
-void expect_error(F&& body, const std::vector<std::string>& parts) {
-  try {
-    body();
-    ADD_FAILURE() << "expected vlbench::Error";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-    for (const std::string& part : parts) {
-      EXPECT_NE(message.find(part), std::string::npos)
-          << "message '" << message << "' lacks '" << part << "'";
-    }
-  }
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 TEST(Checkpoint, OpensTinyClipSafetensors) {
@@ -126,7 +108,7 @@ TEST(WriteSafetensors, ExactBytesOfASmallFile) {
   ASSERT_EQ(json.size(), 54u);
   std::string expected("\x38\0\0\0\0\0\0\0", 8);
   expected += json + "  " + std::string("\x00\x00\x80\x3f", 4);
-  EXPECT_EQ(read_bytes(tmp / "a.safetensors"), expected);
+  EXPECT_EQ(read_file(tmp / "a.safetensors"), expected);
 }
 
 TEST(WriteSafetensors, RoundTripsThroughSafetensorsFile) {
@@ -145,7 +127,7 @@ TEST(WriteSafetensors, RoundTripsThroughSafetensorsFile) {
   };
   write_safetensors(tmp / "m.safetensors", tensors, {{"format", "pt"}, {"note", "x y"}});
 
-  const std::string bytes = read_bytes(tmp / "m.safetensors");
+  const std::string bytes = read_file(tmp / "m.safetensors");
   std::uint64_t header_len = 0;
   std::memcpy(&header_len, bytes.data(), 8);
   EXPECT_EQ(header_len % 8, 0u);

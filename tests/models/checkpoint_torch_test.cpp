@@ -7,7 +7,9 @@
 #include "test_util.hpp"
 
 #include <gtest/gtest.h>
+
 #include <zip.h>
+#include "vlbench/core/atomic_file.hpp"
 
 #include <cstring>
 #include <fstream>
@@ -18,27 +20,8 @@ namespace vlbench {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::expect_error;
 using testing::TempDir;
-
-template <typename F>
-void expect_error(F&& body, const std::vector<std::string>& parts) {
-  try {
-    body();
-    ADD_FAILURE() << "expected vlbench::Error";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-    for (const std::string& part : parts) {
-      EXPECT_NE(message.find(part), std::string::npos)
-          << "message '" << message << "' lacks '" << part << "'";
-    }
-  }
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // --- a tiny pickle writer -----------------------------------------------------------------
 
@@ -191,7 +174,7 @@ TEST(TorchBin, ReadsPythonWrittenZip64Offsets) {
   check_python_fixture(testing::test_data("models/tiny_zip64"));
   // The same file with the classic end record's directory offset saturated, as in an archive
   // over 4 GiB: the offset must then come from the zip64 end record.
-  std::string bytes = read_bytes(testing::test_data("models/tiny_zip64/pytorch_model.bin"));
+  std::string bytes = read_file(testing::test_data("models/tiny_zip64/pytorch_model.bin"));
   const std::size_t eocd = bytes.rfind(std::string("PK\x05\x06", 4));
   ASSERT_NE(eocd, std::string::npos);
   ASSERT_NE(bytes.rfind(std::string("PK\x06\x06", 4)), std::string::npos);
@@ -356,7 +339,7 @@ TEST(TorchBin, TensorAndStorageErrorsNameThem) {
 }
 
 TEST(TorchBin, CorruptOrTruncatedZipIsNamed) {
-  const std::string good = read_bytes(testing::test_data("models/tiny_stored/pytorch_model.bin"));
+  const std::string good = read_file(testing::test_data("models/tiny_stored/pytorch_model.bin"));
   ASSERT_GT(good.size(), 1000u);
   BinDir dir;
   testing::write_text(dir.bin(), good.substr(0, good.size() / 2));
@@ -367,7 +350,7 @@ TEST(TorchBin, CorruptOrTruncatedZipIsNamed) {
   expect_error([&] { Checkpoint::open(dir.tmp.path()); }, {dir.bin().string()});
 
   // A flipped byte inside the deflated pickle: libzip's inflate or CRC check catches it.
-  std::string bad = read_bytes(testing::test_data("models/tiny_deflated/pytorch_model.bin"));
+  std::string bad = read_file(testing::test_data("models/tiny_deflated/pytorch_model.bin"));
   bad[60] = static_cast<char>(bad[60] ^ 0x55);
   testing::write_text(dir.bin(), bad);
   expect_error([&] { Checkpoint::open(dir.tmp.path()); }, {dir.bin().string(), "data.pkl"});
