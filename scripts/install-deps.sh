@@ -17,6 +17,8 @@ packages=(
   libzip-dev           # pytorch_model.bin (PyTorch's zip checkpoints)
   libgtest-dev         # tests
   libbenchmark-dev     # micro benchmarks
+  libfaiss-dev         # ANN indexes (HNSW, IVF-Flat, IVF-PQ)
+  libcpp-httplib-dev   # HTTP search server
 )
 
 sudo_cmd=()
