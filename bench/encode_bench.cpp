@@ -44,6 +44,7 @@ struct Options {
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   int reps = 3;
   std::string dtype = "fp32";
+  std::string device = "cpu";
   std::int64_t n_images = 64;
   std::int64_t n_captions = 256;
   std::int64_t peak_size = 2048;
@@ -146,6 +147,7 @@ int run(int argc, char** argv) {
   app.add_option("--dtype", o.dtype, "compute type")
       ->check(CLI::IsMember({"fp32", "bf16"}))
       ->capture_default_str();
+  app.add_option("--device", o.device, "compute backend")->capture_default_str();
   app.add_option("--images", o.n_images, "images per repetition")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -173,13 +175,15 @@ int run(int argc, char** argv) {
     model_dir = generated->dir();
   }
   ClipLoadOptions load_options;
-  load_options.compute = o.dtype == "bf16" ? ComputeType::bf16 : ComputeType::fp32;
+  load_options.backend = o.device;
+  load_options.compute = parse_compute_type(o.dtype);
   load_options.threads = o.threads;
   const ClipModel model = ClipModel::load(model_dir, load_options);
   const ClipConfig& config = model.config();
   fmt::print("model: {} ({} parameters), dtype {}, batch {}, {} reps after 1 warm-up batch\n",
              o.size.empty() ? model_dir.string() : "random " + o.size, model.parameter_count(),
              o.dtype, o.batch, o.reps);
+  fmt::print("backend: {}\n", model.backend_description());
 
   // Baseline: the sgemm peak through the backend ClipModel uses.
   const std::string backend = default_gemm_backend();
@@ -269,6 +273,7 @@ int run(int argc, char** argv) {
         {"load_average_end", load_average()},
         {"model", o.size.empty() ? model_dir.string() : "random " + o.size},
         {"dtype", o.dtype},
+        {"device", model.backend_description()},
         {"batch", o.batch},
         {"reps", o.reps},
         {"gemm_backend", backend},

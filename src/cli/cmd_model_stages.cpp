@@ -52,6 +52,7 @@ std::vector<float> preprocess_images(const std::filesystem::path& model,
 
 struct EmbedArgs {
   std::string model, image_list, pixels, text_list, out;
+  std::string device = "cpu";
   std::string dtype = "fp32";
   int batch = 32;
   int threads = 0;
@@ -61,7 +62,8 @@ void run_embed(const EmbedArgs& args) {
   const int given = !args.image_list.empty() + !args.pixels.empty() + !args.text_list.empty();
   if (given != 1) fail("embed: give exactly one of --image-list, --pixels, --text-list");
   ClipLoadOptions options;
-  options.compute = args.dtype == "bf16" ? ComputeType::bf16 : ComputeType::fp32;
+  options.backend = args.device;
+  options.compute = parse_compute_type(args.dtype);
   options.threads = args.threads;
   const ClipModel model = ClipModel::load(args.model, options);
   const std::int64_t d = model.embed_dim();
@@ -160,6 +162,8 @@ void add_model_stages(CLI::App& app) {
     sub->add_option("--pixels", args->pixels, "preprocessed PIX.npy [n, 3, H, W]");
     sub->add_option("--text-list", args->text_list, "one caption per line");
     sub->add_option("--out", args->out, "EMB.npy")->required();
+    sub->add_option("--device", args->device, "compute backend (built in: cpu, and cuda when built)")
+        ->capture_default_str();
     sub->add_option("--dtype", args->dtype, "compute type: fp32 | bf16")
         ->check(CLI::IsMember({"fp32", "bf16"}))
         ->capture_default_str();

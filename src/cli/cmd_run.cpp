@@ -21,12 +21,15 @@ namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
 struct ModelFlags {
+  std::string device = "cpu";
   std::string dtype = "fp32";
   int batch = 32;
   int threads = 0;
   bool skip_bad_images = false;
 
   void add_to(CLI::App* sub) {
+    sub->add_option("--device", device, "compute backend (built in: cpu, and cuda when built)")
+        ->capture_default_str();
     sub->add_option("--dtype", dtype, "compute type: fp32 | bf16")
         ->check(CLI::IsMember({"fp32", "bf16"}))
         ->capture_default_str();
@@ -40,7 +43,8 @@ struct ModelFlags {
 
   ClipModel load(const fs::path& dir) const {
     ClipLoadOptions options;
-    options.compute = dtype == "bf16" ? ComputeType::bf16 : ComputeType::fp32;
+    options.backend = device;
+    options.compute = parse_compute_type(dtype);
     options.threads = threads;
     return ClipModel::load(dir, options);
   }
@@ -153,6 +157,8 @@ void run_run(RunArgs args) {
                              {"architecture", "clip"},
                              {"params", model.parameter_count()},
                              {"dtype", args.model.dtype},
+                             {"device", model.backend_name()},
+                             {"device_description", model.backend_description()},
                              {"sha256", weights_sha256(model_dir)}};
     for (const std::string& spec : args.datasets) {
       DatasetFlags dataset_flags{spec, args.split, args.image_root, args.allow_any_size};

@@ -1,5 +1,6 @@
-// ComputeType::bf16 of the CPU CLIP engine (bf16 encoder Linear layers, float32 elsewhere)
-// against the golden float64 outputs of /work/shared/fixtures/clip-tiny-quickgelu/golden.
+// ComputeType::bf16 of the CLIP engine on the CPU backend (every Linear layer bf16, attention,
+// layer norms and the residual stream float32) against the golden float64 outputs of
+// /work/shared/fixtures/clip-tiny-quickgelu/golden.
 #include <gtest/gtest.h>
 
 #include "test_util.hpp"

@@ -1,6 +1,8 @@
 // Hugging Face CLIPModel (OpenAI CLIP, LAION, MetaCLIP, DFN5B checkpoints) on the CPU.
 #pragma once
 
+#include <vlbench/kernels/backend.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -39,9 +41,8 @@ struct ClipConfig {
 // in transformers' CLIPConfig.
 ClipConfig read_clip_config(const std::filesystem::path& dir);
 
-enum class ComputeType { fp32, bf16 };
-
 struct ClipLoadOptions {
+  std::string backend = "cpu";  // a name from backend_names() (kernels/backend.hpp)
   ComputeType compute = ComputeType::fp32;
   int threads = 0;  // <= 0: all cores
 };
@@ -51,13 +52,14 @@ class ClipModel {
   // Loads config.json and the weights (Checkpoint); every tensor's shape is checked against
   // the config before use; unknown, missing or misshapen tensors are Errors naming them
   // (`*.position_ids` buffers are ignored).
-  // options.compute: fp32, or bf16 where oneDNN is built (an Error otherwise): the encoder
-  // blocks' linear layers (qkv, out_proj, fc1, fc2) run with bf16 weights (rounded once at
-  // load) and bf16-rounded inputs, accumulating in fp32; attention, layer norms, softmax,
-  // the residual stream, patch embedding and projections stay fp32. bf16 results may differ
-  // in the last bits between batch sizes. options.threads sets both the
-  // GEMM's threads and the pool of the row-wise ops. encode_* are const but share those
-  // threads: call them from one thread at a time.
+  // Every op runs on the backend named by options.backend (weights uploaded there once).
+  // options.compute: fp32, or bf16 where the backend supports it (an Error otherwise): every
+  // Linear layer (the encoder blocks' qkv, out_proj, fc1, fc2, the patch embedding and both
+  // projections) runs with bf16 weights (rounded once at load) and bf16-rounded inputs,
+  // accumulating in fp32; attention (q·kᵀ, softmax, ·v), layer norms and the residual stream
+  // stay fp32. bf16 results may differ in the last bits between batch sizes.
+  // options.threads: the CPU backend's threads. encode_* are const but share the backend:
+  // call them from one thread at a time.
   static ClipModel load(const std::filesystem::path& dir, const ClipLoadOptions& options = {});
 
   ClipModel(ClipModel&&) noexcept;
@@ -69,6 +71,9 @@ class ClipModel {
   std::int64_t parameter_count() const;
   // The learned logit_scale (logits = exp(logit_scale) · cosine).
   float logit_scale() const;
+  // The backend's name and its description of the device ("cpu", "AMD EPYC ... (2 threads)").
+  std::string backend_name() const;
+  std::string backend_description() const;
 
   // pixels: n × 3 × image_size × image_size float32 (preprocessed). out: n × embed_dim,
   // the projected, unnormalized image embeddings (image_embeds of transformers).

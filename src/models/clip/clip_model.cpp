@@ -1,14 +1,13 @@
-// Hugging Face CLIPModel forward pass on the CPU, float32 or bf16 (the encoder Linear layers).
-// See clip.hpp and MODELS.md §1.1.
+// Hugging Face CLIPModel forward pass on any compute backend, float32 or bf16 Linear layers.
+// See clip.hpp and MODELS.md §1.1. Token and patch inputs are assembled on the host and
+// uploaded; everything from the first Linear layer on runs on the backend.
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "models/encoder.hpp"
 #include "vlbench/core/error.hpp"
-#include "vlbench/core/thread_pool.hpp"
-#include "vlbench/kernels/gemm.hpp"
-#include "vlbench/kernels/ops.hpp"
+#include "vlbench/kernels/backend.hpp"
 #include "vlbench/models/checkpoint.hpp"
 #include "vlbench/models/clip.hpp"
 
@@ -25,29 +24,40 @@ bool is_position_ids(const std::string& name) {
          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Buffers of one encode call, grown on demand and reused across its chunks.
+struct ClipWorkspace {
+  EncoderWorkspace encoder;
+  DeviceBuffer input;      // im2col rows [n·tokens, C·p·p]
+  DeviceBuffer hidden;     // [n·tokens, d]
+  DeviceBuffer pooled;     // [n, d]
+  DeviceBuffer projected;  // [n, projection_dim]
+  std::vector<float> host;
+};
+
 }  // namespace
 
 struct ClipModel::Impl {
   ClipConfig config;
-  std::unique_ptr<Gemm> gemm;
-  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<Backend> backend;
   std::int64_t parameter_count = 0;
 
-  // Text tower.
+  // Text tower. Embedding tables stay on the host, where captions are assembled.
   EncoderWeights text_encoder;
-  std::vector<float> token_embedding;                 // [vocab, d_text]
-  std::vector<float> text_positions;                  // [max_positions, d_text]
-  std::vector<float> final_ln_weight, final_ln_bias;  // [d_text]
-  std::vector<float> text_projection;                 // [projection_dim, d_text]
+  std::vector<float> token_embedding;               // [vocab, d_text] (host)
+  std::vector<float> text_positions;                // [max_positions, d_text] (host)
+  DeviceBuffer final_ln_weight, final_ln_bias;      // [d_text]
+  std::unique_ptr<BackendLinear> text_projection;   // [projection_dim, d_text], no bias
 
   // Vision tower.
   EncoderWeights vision_encoder;
-  std::vector<float> class_embedding;               // [d_vision]
-  std::vector<float> patch_weight;                  // [d_vision, channels · patch · patch]
-  std::vector<float> vision_positions;              // [n_patches + 1, d_vision]
-  std::vector<float> pre_ln_weight, pre_ln_bias;    // [d_vision]
-  std::vector<float> post_ln_weight, post_ln_bias;  // [d_vision]
-  std::vector<float> visual_projection;             // [projection_dim, d_vision]
+  // patch_embedding as a Linear over im2col rows [d_vision, channels · patch · patch], no bias.
+  std::unique_ptr<BackendLinear> patch_embedding;
+  // [n_patches + 1, d_vision]: position embeddings with the class embedding added to row 0,
+  // added to every image's [zero row | patch embeddings].
+  DeviceBuffer token_table;
+  DeviceBuffer pre_ln_weight, pre_ln_bias;          // [d_vision]
+  DeviceBuffer post_ln_weight, post_ln_bias;        // [d_vision]
+  std::unique_ptr<BackendLinear> visual_projection; // [projection_dim, d_vision], no bias
 
   float logit_scale = 0.0f;
 
@@ -58,11 +68,11 @@ struct ClipModel::Impl {
   }
 
   void encode_image_chunk(const float* pixels, std::int64_t n, float* out,
-                          EncoderWorkspace& workspace) const;
+                          ClipWorkspace& workspace) const;
   void encode_text_group(const std::vector<std::vector<std::int32_t>>& ids,
                          const std::vector<std::size_t>& members, std::int64_t seq_len,
                          const std::vector<std::int64_t>& pool_positions, float* out,
-                         EncoderWorkspace& workspace) const;
+                         ClipWorkspace& workspace) const;
 };
 
 ClipModel::ClipModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -82,14 +92,24 @@ std::int64_t ClipModel::parameter_count() const {
 float ClipModel::logit_scale() const {
   return impl_->logit_scale;
 }
+std::string ClipModel::backend_name() const {
+  return impl_->backend->name();
+}
+std::string ClipModel::backend_description() const {
+  return impl_->backend->description();
+}
 
 ClipModel ClipModel::load(const std::filesystem::path& dir, const ClipLoadOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->config = read_clip_config(dir);
   const ClipConfig& config = impl->config;
-  if (options.compute == ComputeType::bf16 && !bf16_linear_available()) {
-    fail("{}: compute type bf16 needs oneDNN, and this build has none (supported: fp32)",
-         dir.string());
+  BackendOptions backend_options;
+  backend_options.threads = options.threads;
+  impl->backend = make_backend(options.backend, backend_options);
+  Backend& backend = *impl->backend;
+  if (!backend.supports(options.compute)) {
+    fail("{}: compute type {} is not supported by the {} backend of this build (supported: fp32)",
+         dir.string(), compute_type_name(options.compute), backend.name());
   }
   const Checkpoint checkpoint = Checkpoint::open(dir);
 
@@ -113,30 +133,42 @@ ClipModel ClipModel::load(const std::filesystem::path& dir, const ClipLoadOption
     encoder.activation = parse_activation(tower.hidden_act);
   };
 
+  const ComputeType compute = options.compute;
+  auto upload = [&](const std::string& name, std::int64_t d) {
+    return upload_f32(backend, load(name, {d}));
+  };
+  auto projection = [&](const std::string& name, std::int64_t out, std::int64_t in) {
+    return backend.make_linear(load(name, {out, in}), out, in, {}, compute);
+  };
+
   init_encoder(config.text, impl->text_encoder);
   impl->token_embedding =
       load("text_model.embeddings.token_embedding.weight", {config.vocab_size, dt});
   impl->text_positions =
       load("text_model.embeddings.position_embedding.weight", {config.max_position_embeddings, dt});
-  load_encoder_layers(load, "text_model.encoder.layers.", config.text.num_hidden_layers,
-                      impl->text_encoder);
-  impl->final_ln_weight = load("text_model.final_layer_norm.weight", {dt});
-  impl->final_ln_bias = load("text_model.final_layer_norm.bias", {dt});
-  impl->text_projection = load("text_projection.weight", {proj, dt});
+  load_encoder_layers(load, "text_model.encoder.layers.", config.text.num_hidden_layers, backend,
+                      compute, impl->text_encoder);
+  impl->final_ln_weight = upload("text_model.final_layer_norm.weight", dt);
+  impl->final_ln_bias = upload("text_model.final_layer_norm.bias", dt);
+  impl->text_projection = projection("text_projection.weight", proj, dt);
 
   init_encoder(config.vision, impl->vision_encoder);
-  impl->class_embedding = load("vision_model.embeddings.class_embedding", {dv});
-  impl->patch_weight = load("vision_model.embeddings.patch_embedding.weight",
-                            {dv, config.num_channels, config.patch_size, config.patch_size});
-  impl->vision_positions =
+  const std::vector<float> class_embedding = load("vision_model.embeddings.class_embedding", {dv});
+  impl->patch_embedding = backend.make_linear(
+      load("vision_model.embeddings.patch_embedding.weight",
+           {dv, config.num_channels, config.patch_size, config.patch_size}),
+      dv, impl->patch_values(), {}, compute);
+  std::vector<float> token_table =
       load("vision_model.embeddings.position_embedding.weight", {impl->n_patches() + 1, dv});
-  impl->pre_ln_weight = load("vision_model.pre_layrnorm.weight", {dv});
-  impl->pre_ln_bias = load("vision_model.pre_layrnorm.bias", {dv});
+  for (std::int64_t i = 0; i < dv; ++i) token_table[i] += class_embedding[i];
+  impl->token_table = upload_f32(backend, token_table);
+  impl->pre_ln_weight = upload("vision_model.pre_layrnorm.weight", dv);
+  impl->pre_ln_bias = upload("vision_model.pre_layrnorm.bias", dv);
   load_encoder_layers(load, "vision_model.encoder.layers.", config.vision.num_hidden_layers,
-                      impl->vision_encoder);
-  impl->post_ln_weight = load("vision_model.post_layernorm.weight", {dv});
-  impl->post_ln_bias = load("vision_model.post_layernorm.bias", {dv});
-  impl->visual_projection = load("visual_projection.weight", {proj, dv});
+                      backend, compute, impl->vision_encoder);
+  impl->post_ln_weight = upload("vision_model.post_layernorm.weight", dv);
+  impl->post_ln_bias = upload("vision_model.post_layernorm.bias", dv);
+  impl->visual_projection = projection("visual_projection.weight", proj, dv);
 
   impl->logit_scale = load("logit_scale", {}).at(0);
 
@@ -149,36 +181,27 @@ ClipModel ClipModel::load(const std::filesystem::path& dir, const ClipLoadOption
     }
   }
 
-  if (options.compute == ComputeType::bf16) {
-    // bf16: the encoder blocks' Linear layers (nearly all the FLOPs). The patch embedding,
-    // the projections and attention (q·kᵀ, softmax, ·v) stay float32.
-    convert_encoder_to_bf16(impl->text_encoder, options.threads);
-    convert_encoder_to_bf16(impl->vision_encoder, options.threads);
-  }
-  impl->gemm = make_gemm(default_gemm_backend());
-  impl->gemm->set_threads(options.threads);
-  impl->pool = std::make_unique<ThreadPool>(options.threads);
   return ClipModel(std::move(impl));
 }
 
 void ClipModel::Impl::encode_image_chunk(const float* pixels, std::int64_t n, float* out,
-                                         EncoderWorkspace& workspace) const {
+                                         ClipWorkspace& ws) const {
   const std::int64_t d = vision_encoder.d_model;
   const std::int64_t p = config.patch_size;
   const std::int64_t side = config.image_size;
   const std::int64_t grid = patches_per_side();
-  const std::int64_t n_patch = n_patches();
-  const std::int64_t tokens = n_patch + 1;
+  const std::int64_t tokens = n_patches() + 1;
   const std::int64_t k = patch_values();
-  ThreadPool* threads = pool.get();
+  const std::int64_t proj = config.projection_dim;
 
-  // im2col: patch rows in (channel, ky, kx) order, the conv weight's flattening.
-  std::vector<float> patches(static_cast<std::size_t>(n * n_patch * k));  // [n·P, C·p·p]
+  // im2col on the host: per image a zero row (the class token's slot) and then the patches,
+  // each in (channel, ky, kx) order, the conv weight's flattening. -> host [n·tokens, k]
+  ws.host.assign(static_cast<std::size_t>(n * tokens * k), 0.0f);
   for (std::int64_t img = 0; img < n; ++img) {
     const float* image = pixels + img * config.num_channels * side * side;  // [C, H, W]
     for (std::int64_t gy = 0; gy < grid; ++gy) {
       for (std::int64_t gx = 0; gx < grid; ++gx) {
-        float* row = patches.data() + ((img * n_patch) + gy * grid + gx) * k;
+        float* row = ws.host.data() + (img * tokens + 1 + gy * grid + gx) * k;
         for (std::int64_t c = 0; c < config.num_channels; ++c) {
           for (std::int64_t ky = 0; ky < p; ++ky) {
             const float* src = image + (c * side + gy * p + ky) * side + gx * p;
@@ -188,36 +211,27 @@ void ClipModel::Impl::encode_image_chunk(const float* pixels, std::int64_t n, fl
       }
     }
   }
-  std::vector<float> patch_embeds(static_cast<std::size_t>(n * n_patch * d));  // [n·P, d]
-  linear(*gemm, patches.data(), n * n_patch, k, patch_weight.data(), d, nullptr,
-         patch_embeds.data(), threads);
+  ws.input.reserve_f32(*backend, n * tokens * k);
+  backend->upload(ws.input.f32(), ws.host.data(), ws.host.size() * sizeof(float));
+  ws.hidden.reserve_f32(*backend, n * tokens * d);
+  float* hidden = ws.hidden.f32();
+  backend->linear(*patch_embedding, ws.input.f32(), n * tokens, hidden);  // -> [n·tokens, d]
+  backend->add_repeated(hidden, token_table.f32(), n * tokens * d, tokens * d);  // + class, pos
+  backend->layer_norm(hidden, n * tokens, d, pre_ln_weight.f32(), pre_ln_bias.f32(),
+                      vision_encoder.layer_norm_eps, hidden);  // pre_layrnorm
 
-  // [class | patches] + positions -> hidden [n·tokens, d]
-  std::vector<float> hidden(static_cast<std::size_t>(n * tokens * d));
-  for (std::int64_t img = 0; img < n; ++img) {
-    float* seq = hidden.data() + img * tokens * d;
-    for (std::int64_t i = 0; i < d; ++i) seq[i] = class_embedding[i] + vision_positions[i];
-    for (std::int64_t t = 1; t < tokens; ++t) {
-      const float* patch = patch_embeds.data() + (img * n_patch + t - 1) * d;
-      const float* position = vision_positions.data() + t * d;
-      float* dst = seq + t * d;
-      for (std::int64_t i = 0; i < d; ++i) dst[i] = patch[i] + position[i];
-    }
-  }
-  layer_norm(hidden.data(), n * tokens, d, pre_ln_weight.data(), pre_ln_bias.data(),
-             vision_encoder.layer_norm_eps, hidden.data(), threads);  // pre_layrnorm
+  run_encoder(vision_encoder, *backend, hidden, n, tokens, /*causal=*/false,
+              ws.encoder);  // -> hidden [n·tokens, d]
 
-  run_encoder(vision_encoder, hidden.data(), n, tokens, /*causal=*/false, *gemm, threads,
-              workspace);  // -> hidden [n·tokens, d]
-
-  std::vector<float> pooled(static_cast<std::size_t>(n * d));  // CLS rows -> [n, d]
-  for (std::int64_t img = 0; img < n; ++img) {
-    std::copy_n(hidden.data() + img * tokens * d, d, pooled.data() + img * d);
-  }
-  layer_norm(pooled.data(), n, d, post_ln_weight.data(), post_ln_bias.data(),
-             vision_encoder.layer_norm_eps, pooled.data(), threads);
-  linear(*gemm, pooled.data(), n, d, visual_projection.data(), config.projection_dim, nullptr, out,
-         threads);  // -> out [n, projection_dim]
+  std::vector<std::int64_t> class_rows(static_cast<std::size_t>(n));
+  for (std::int64_t img = 0; img < n; ++img) class_rows[img] = img * tokens;
+  ws.pooled.reserve_f32(*backend, n * d);
+  backend->gather_rows(hidden, d, class_rows, ws.pooled.f32());  // CLS rows -> [n, d]
+  backend->layer_norm(ws.pooled.f32(), n, d, post_ln_weight.f32(), post_ln_bias.f32(),
+                      vision_encoder.layer_norm_eps, ws.pooled.f32());
+  ws.projected.reserve_f32(*backend, n * proj);
+  backend->linear(*visual_projection, ws.pooled.f32(), n, ws.projected.f32());  // -> [n, proj]
+  backend->download(out, ws.projected.f32(), static_cast<std::size_t>(n * proj) * sizeof(float));
 }
 
 void ClipModel::encode_images(const float* pixels, std::int64_t n, float* out) const {
@@ -228,7 +242,7 @@ void ClipModel::encode_images(const float* pixels, std::int64_t n, float* out) c
   const std::int64_t chunk = std::max<std::int64_t>(1, kMaxRowsPerPass / tokens);
   const std::int64_t image_values = std::int64_t{impl_->config.num_channels} *
                                     impl_->config.image_size * impl_->config.image_size;
-  EncoderWorkspace workspace;
+  ClipWorkspace workspace;
   for (std::int64_t begin = 0; begin < n; begin += chunk) {
     const std::int64_t count = std::min(chunk, n - begin);
     impl_->encode_image_chunk(pixels + begin * image_values, count,
@@ -240,13 +254,13 @@ void ClipModel::Impl::encode_text_group(const std::vector<std::vector<std::int32
                                         const std::vector<std::size_t>& members,
                                         std::int64_t seq_len,
                                         const std::vector<std::int64_t>& pool_positions, float* out,
-                                        EncoderWorkspace& workspace) const {
+                                        ClipWorkspace& ws) const {
   const std::int64_t d = text_encoder.d_model;
   const std::int64_t n = static_cast<std::int64_t>(members.size());
-  ThreadPool* threads = pool.get();
+  const std::int64_t proj = config.projection_dim;
 
-  // token + position embeddings -> hidden [n·seq_len, d]
-  std::vector<float> hidden(static_cast<std::size_t>(n * seq_len * d));
+  // token + position embeddings on the host -> host [n·seq_len, d]
+  ws.host.resize(static_cast<std::size_t>(n * seq_len * d));
   for (std::int64_t s = 0; s < n; ++s) {
     const std::vector<std::int32_t>& caption = ids[members[static_cast<std::size_t>(s)]];
     const auto length = static_cast<std::int64_t>(caption.size());
@@ -256,29 +270,33 @@ void ClipModel::Impl::encode_text_group(const std::vector<std::vector<std::int32
       const std::int32_t id = caption[static_cast<std::size_t>(std::min(t, length - 1))];
       const float* token = token_embedding.data() + std::int64_t{id} * d;
       const float* position = text_positions.data() + t * d;
-      float* dst = hidden.data() + (s * seq_len + t) * d;
+      float* dst = ws.host.data() + (s * seq_len + t) * d;
       for (std::int64_t i = 0; i < d; ++i) dst[i] = token[i] + position[i];
     }
   }
-  run_encoder(text_encoder, hidden.data(), n, seq_len, /*causal=*/true, *gemm, threads,
-              workspace);  // -> hidden [n·seq_len, d]
+  ws.hidden.reserve_f32(*backend, n * seq_len * d);
+  float* hidden = ws.hidden.f32();
+  backend->upload(hidden, ws.host.data(), ws.host.size() * sizeof(float));
+  run_encoder(text_encoder, *backend, hidden, n, seq_len, /*causal=*/true,
+              ws.encoder);  // -> hidden [n·seq_len, d]
 
   // final_layer_norm is row-wise, so applying it to the pooled rows only is the same.
-  std::vector<float> pooled(static_cast<std::size_t>(n * d));  // [n, d]
+  std::vector<std::int64_t> pooled_rows(static_cast<std::size_t>(n));
   for (std::int64_t s = 0; s < n; ++s) {
-    const std::size_t caption = members[static_cast<std::size_t>(s)];
-    std::copy_n(hidden.data() + (s * seq_len + pool_positions[caption]) * d, d,
-                pooled.data() + s * d);
+    pooled_rows[s] = s * seq_len + pool_positions[members[static_cast<std::size_t>(s)]];
   }
-  layer_norm(pooled.data(), n, d, final_ln_weight.data(), final_ln_bias.data(),
-             text_encoder.layer_norm_eps, pooled.data(), threads);
-  std::vector<float> projected(static_cast<std::size_t>(n * config.projection_dim));
-  linear(*gemm, pooled.data(), n, d, text_projection.data(), config.projection_dim, nullptr,
-         projected.data(), threads);  // -> projected [n, projection_dim]
+  ws.pooled.reserve_f32(*backend, n * d);
+  backend->gather_rows(hidden, d, pooled_rows, ws.pooled.f32());  // -> [n, d]
+  backend->layer_norm(ws.pooled.f32(), n, d, final_ln_weight.f32(), final_ln_bias.f32(),
+                      text_encoder.layer_norm_eps, ws.pooled.f32());
+  ws.projected.reserve_f32(*backend, n * proj);
+  backend->linear(*text_projection, ws.pooled.f32(), n, ws.projected.f32());  // -> [n, proj]
+  ws.host.resize(static_cast<std::size_t>(n * proj));
+  backend->download(ws.host.data(), ws.projected.f32(),
+                    static_cast<std::size_t>(n * proj) * sizeof(float));
   for (std::int64_t s = 0; s < n; ++s) {
-    std::copy_n(projected.data() + s * config.projection_dim, config.projection_dim,
-                out + static_cast<std::int64_t>(members[static_cast<std::size_t>(s)]) *
-                          config.projection_dim);
+    std::copy_n(ws.host.data() + s * proj, proj,
+                out + static_cast<std::int64_t>(members[static_cast<std::size_t>(s)]) * proj);
   }
 }
 
@@ -317,7 +335,7 @@ void ClipModel::encode_texts(const std::vector<std::vector<std::int32_t>>& ids, 
   if (ids.empty()) return;
   VLB_ASSERT(out != nullptr);
 
-  EncoderWorkspace workspace;
+  ClipWorkspace workspace;
   for (const auto& [bucket, captions] : by_length) {
     const std::int64_t bucket_length =
         std::min<std::int64_t>(8 * bucket, config.max_position_embeddings);
