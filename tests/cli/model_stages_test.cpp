@@ -198,6 +198,14 @@ TEST_F(ModelStages, ErrorsNameTheProblem) {
                     &output),
             0);
   EXPECT_NE(output.find("config.json"), std::string::npos) << output;
+
+  EXPECT_NE(run_cli("embed --model " + q(kModel) + " --device tpu --text-list " +
+                        q(dir / "captions.txt") + " --out " + q(dir / "x.npy"),
+                    &output),
+            0);
+  EXPECT_NE(output.find("unknown compute backend 'tpu' (built into this binary: cpu"),
+            std::string::npos)
+      << output;
   EXPECT_FALSE(std::filesystem::exists(dir / "x.npy"));
 }
 
