@@ -3,6 +3,7 @@
 // /work/shared/fixtures/clip-tiny-quickgelu/golden.
 #include <gtest/gtest.h>
 
+#include "clip_fixture.hpp"
 #include "test_util.hpp"
 
 #include <algorithm>
@@ -57,48 +58,7 @@ double relative_max_diff(const std::vector<float>& a, const std::vector<float>& 
   return diff / scale;
 }
 
-class ClipTinyBf16 : public ::testing::Test {
- protected:
-  static ClipModel load(ComputeType compute, int threads) {
-    ClipLoadOptions options;
-    options.compute = compute;
-    options.threads = threads;
-    return ClipModel::load(clip_fixture_dir(), options);
-  }
-
-  static void SetUpTestSuite() {
-    if (!fs::exists(clip_fixture_dir()) || !bf16_linear_available()) return;
-    model_ = std::make_unique<ClipModel>(load(ComputeType::bf16, 2));
-    pixels_ = read_npy_f32(clip_fixture_dir() / "golden" / "pixel_values.npy", {8, 3, 64, 64});
-    ids_ = clip_fixture_golden_ids();
-  }
-  static void TearDownTestSuite() { model_.reset(); }
-
-  void SetUp() override {
-    if (!fs::exists(clip_fixture_dir())) GTEST_SKIP() << "no fixture at " << clip_fixture_dir();
-    if (!bf16_linear_available()) GTEST_SKIP() << "built without oneDNN: no bf16 compute";
-  }
-
-  static std::vector<float> images(const ClipModel& model, std::int64_t first, std::int64_t n) {
-    std::vector<float> out(static_cast<std::size_t>(n * kDim));
-    model.encode_images(pixels_.data() + first * 3 * 64 * 64, n, out.data());
-    return out;
-  }
-  static std::vector<float> texts(const ClipModel& model,
-                                  const std::vector<std::vector<std::int32_t>>& ids) {
-    std::vector<float> out(ids.size() * static_cast<std::size_t>(kDim));
-    model.encode_texts(ids, out.data());
-    return out;
-  }
-
-  static std::unique_ptr<ClipModel> model_;
-  static std::vector<float> pixels_;
-  static std::vector<std::vector<std::int32_t>> ids_;
-};
-
-std::unique_ptr<ClipModel> ClipTinyBf16::model_;
-std::vector<float> ClipTinyBf16::pixels_;
-std::vector<std::vector<std::int32_t>> ClipTinyBf16::ids_;
+class ClipTinyBf16 : public testing::ClipTinyFixture<ComputeType::bf16> {};
 
 TEST_F(ClipTinyBf16, ImageEmbedsCloseToGolden) {
   const std::vector<float> golden =

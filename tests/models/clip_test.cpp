@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "clip_fixture.hpp"
 #include "test_util.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/core/npy.hpp"
@@ -30,42 +31,7 @@ using testing::read_npy_f32;
 
 constexpr std::int32_t kEndOfText = 49407;
 
-class ClipTiny : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (!fs::exists(clip_fixture_dir())) return;
-    ClipLoadOptions options;
-    options.threads = 2;
-    model_ = std::make_unique<ClipModel>(ClipModel::load(clip_fixture_dir(), options));
-    pixels_ = read_npy_f32(clip_fixture_dir() / "golden" / "pixel_values.npy", {8, 3, 64, 64});
-    ids_ = clip_fixture_golden_ids();
-  }
-  static void TearDownTestSuite() { model_.reset(); }
-
-  void SetUp() override {
-    if (!fs::exists(clip_fixture_dir())) GTEST_SKIP() << "no fixture at " << clip_fixture_dir();
-  }
-
-  static std::vector<float> images(const ClipModel& model, std::int64_t first, std::int64_t n) {
-    std::vector<float> out(static_cast<std::size_t>(n * model.embed_dim()));
-    model.encode_images(pixels_.data() + first * 3 * 64 * 64, n, out.data());
-    return out;
-  }
-  static std::vector<float> texts(const ClipModel& model,
-                                  const std::vector<std::vector<std::int32_t>>& ids) {
-    std::vector<float> out(ids.size() * static_cast<std::size_t>(model.embed_dim()));
-    model.encode_texts(ids, out.data());
-    return out;
-  }
-
-  static std::unique_ptr<ClipModel> model_;
-  static std::vector<float> pixels_;
-  static std::vector<std::vector<std::int32_t>> ids_;
-};
-
-std::unique_ptr<ClipModel> ClipTiny::model_;
-std::vector<float> ClipTiny::pixels_;
-std::vector<std::vector<std::int32_t>> ClipTiny::ids_;
+class ClipTiny : public testing::ClipTinyFixture<ComputeType::fp32> {};
 
 TEST_F(ClipTiny, ConfigAndParameterCount) {
   EXPECT_EQ(model_->embed_dim(), 32);
