@@ -14,5 +14,11 @@ void add_synth_embeddings(CLI::App& app);
 void add_model_stages(CLI::App& app);
 // encode, run
 void add_encode_and_run(CLI::App& app);
+// index build | search (vector_index.hpp)
+void add_index(CLI::App& app);
+// index bench, registered on the `index` subcommand (cmd_index_bench.cpp)
+void add_index_bench(CLI::App& index);
+// serve: the HTTP search server
+void add_serve(CLI::App& app);
 
 }  // namespace vlbench::cli

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   vlbench::cli::add_synth_embeddings(app);
   vlbench::cli::add_model_stages(app);
   vlbench::cli::add_encode_and_run(app);
+  vlbench::cli::add_index(app);
+  vlbench::cli::add_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

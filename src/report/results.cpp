@@ -54,6 +54,10 @@ std::string sidecar_name(const std::filesystem::path& json_path) {
 
 }  // namespace
 
+json retrieval_metrics_json(const RetrievalMetrics& m) {
+  return retrieval_json(m);
+}
+
 const char* version() {
   return VLBENCH_VERSION;
 }
@@ -73,8 +77,7 @@ json machine_description() {
   return {{"cpu", cpu}, {"logical_cores", std::thread::hardware_concurrency()}, {"os", os}};
 }
 
-json make_results_document(const Dataset& dataset, const EvalResult& result,
-                           const ResultsContext& context) {
+json results_metrics_json(const EvalResult& result) {
   json metrics = json::object();
   if (result.t2i) metrics["t2i"] = retrieval_json(*result.t2i);
   if (result.i2t) metrics["i2t"] = retrieval_json(*result.i2t);
@@ -87,6 +90,12 @@ json make_results_document(const Dataset& dataset, const EvalResult& result,
     w["by_collapsed_tag"] = by_tag;
     metrics["winoground"] = w;
   }
+  return metrics;
+}
+
+json make_results_document(const Dataset& dataset, const EvalResult& result,
+                           const ResultsContext& context) {
+  const json metrics = results_metrics_json(result);
   const int threads = context.options.threads > 0
                           ? context.options.threads
                           : static_cast<int>(std::thread::hardware_concurrency());

@@ -9,7 +9,9 @@
 //   full:    every gallery item ordered by MaxSim (ties: lower gallery row first).
 // The query's rank is that of its best target in each ordering; metrics (R@1/5/10, MRR,
 // median rank, bootstrap intervals) as in evaluate.hpp. When depth >= n_gallery and the
-// token sets hold exactly the dense embeddings as single vectors, stage 2 equals stage 1.
+// token sets hold exactly the dense embeddings as single vectors, stage 2 equals stage 1 up
+// to items whose scores differ by less than MaxSim's float32 rounding (about d · 2^-24):
+// stage 1 orders by exact (double) scores, MaxSim by float32 dot products.
 #pragma once
 
 #include <vlbench/eval/evaluate.hpp>

@@ -13,6 +13,8 @@
 
 namespace vlbench {
 
+class ThreadPool;
+
 // n items of up to t_max token vectors of dimension d, float32, stored dense:
 // tokens[(item · t_max + t) · d + j]; lengths[item] in [1, t_max] real tokens.
 struct MultiVectorSet {
@@ -46,5 +48,11 @@ double maxsim_reference(const float* q, std::int64_t n_q, const float* doc, std:
 // No allocation per candidate. candidates: gallery rows of `docs`.
 void maxsim_candidates(const float* q, std::int64_t n_q, const MultiVectorSet& docs,
                        std::span<const std::int64_t> candidates, std::span<double> scores);
+
+// The same, with the candidates spread over `pool` (scores identical for any thread count:
+// each is computed by one thread alone). Not reentrant: not from inside pool's parallel_for.
+void maxsim_candidates(const float* q, std::int64_t n_q, const MultiVectorSet& docs,
+                       std::span<const std::int64_t> candidates, std::span<double> scores,
+                       ThreadPool& pool);
 
 }  // namespace vlbench

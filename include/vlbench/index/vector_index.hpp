@@ -10,7 +10,8 @@
 //   flat-binary  exact search over sign bits, score = d - 2·hamming      (no parameters)
 //   hnsw         M (16), efConstruction (200); search time: efSearch (64)
 //   ivf-flat     nlist (sqrt(n) rounded, at least 1); search time: nprobe (8)
-//   ivf-pq       nlist, m (PQ sub-quantizers, must divide d; default d/8 capped to 64),
+//   ivf-pq       nlist, m (PQ sub-quantizers, must divide d; default: the largest divisor
+//                of d that is at most min(d/8, 64)),
 //                nbits (8); search time: nprobe (8)
 // A parameter the type does not know, a non-numeric value, or one out of range is an Error
 // naming the parameter and what was expected. Search-time parameters may be given at build

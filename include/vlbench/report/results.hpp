@@ -11,6 +11,7 @@
 #include <vlbench/data/dataset.hpp>
 #include <vlbench/eval/compare.hpp>
 #include <vlbench/eval/evaluate.hpp>
+#include <vlbench/eval/rerank.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -69,6 +70,30 @@ std::string render_comparison_markdown(const LoadedResults& a, const LoadedResul
 std::string render_comparison_json(const LoadedResults& a, const LoadedResults& b,
                                    const std::vector<MetricComparison>& comparisons,
                                    const BootstrapOptions& options);
+
+// The document's "metrics" object of an evaluation ({"t2i", "i2t"} or {"winoground"}).
+nlohmann::ordered_json results_metrics_json(const EvalResult& result);
+
+// One direction's metrics as in the document's "metrics" object: {"queries", "gallery",
+// "r1", "r5", "r10", "mrr", "median_rank" ({"value", "ci95"}), "ties"}.
+nlohmann::ordered_json retrieval_metrics_json(const RetrievalMetrics& m);
+
+// The "rerank" object of `vlbench eval --rerank-*` documents:
+//   {"protocol", "depth", "t2i": {"stage1": metrics, "stage2": metrics, "full_maxsim": metrics,
+//    "latency_seconds": {"stage1": {"p50", "p95", "p99"}, "stage2": {...}}}, "i2t": {...}}
+// (metrics as retrieval_metrics_json; latencies per query, seconds).
+nlohmann::ordered_json rerank_json(const RerankResult& result);
+// Markdown: the three stages' R@1/5/10 and MRR per direction, then the stage latencies (ms).
+std::string render_rerank_markdown(const nlohmann::ordered_json& rerank);
+
+// The "quantization" object of `vlbench eval --quantize` documents:
+//   {"type": "int8" | "binary", "fp32": metrics, "quantized": metrics,
+//    "paired": [{"metric", "fp32", "quantized", "diff", "ci95", "p_value"}, ...]}
+// with metrics shaped like the document's "metrics" object and diff = quantized - fp32.
+nlohmann::ordered_json quantization_json(const std::string& type, const EvalResult& fp32,
+                                         const EvalResult& quantized,
+                                         const std::vector<MetricComparison>& paired);
+std::string render_quantization_markdown(const nlohmann::ordered_json& quantization);
 
 // "0.1.0+<git describe>" of this build.
 const char* version();

@@ -1,0 +1,126 @@
+// `vlbench serve`: an HTTP/1.1 JSON search API over one saved vector index (cpp-httplib).
+//
+// Endpoints
+//   POST /v1/search   one query, k nearest gallery rows. The body is either JSON
+//                     (Content-Type anything but multipart) with exactly one query field:
+//                       {"embedding": [d numbers], "k": 10}   no model needed
+//                       {"text": "a caption", "k": 10}        needs ServeOptions::model_dir
+//                       {"image_base64": "<base64 JPEG/PNG>", "k": 10}   needs the model
+//                     or multipart/form-data with a file field "image" (JPEG/PNG bytes) and an
+//                     optional text field "k" (needs the model).
+//                     "k" is optional (default min(10, max_k)); it must be an integer in
+//                     [1, max_k]. With re-ranking loaded (ServeOptions::rerank_docs), a JSON
+//                     query may add "query_tokens": [[d_tok numbers], ...] (the query's
+//                     multi-vector embedding, one row per token): the dense top rerank_depth
+//                     rows are re-scored by MaxSim (index/maxsim.hpp) and the best k of them
+//                     returned; k must then be <= rerank_depth.
+//                     Query embeddings (given, or encoded by the CLIP model) are scaled to unit
+//                     length before the search, so `scores` are cosine similarities (MaxSim
+//                     sums when re-ranked).
+//                     200 response: {"ids": [...], "scores": [...],
+//                       "dense_scores": [...] (re-ranked queries only: the first-stage scores),
+//                       "paths": [...] (only when gallery paths are known),
+//                       "timings_ms": {"encode", "search", "rerank", "total"}}
+//                     ids are gallery row numbers, best first; fewer than k when the index
+//                     finds fewer (never -1 entries). A stage that did not run reports 0.
+//   GET /healthz      200 {"status": "ok", "index_type", "size", "dim", "model": bool,
+//                       "rerank": bool}
+//   GET /metrics      Prometheus text exposition (version 0.0.4):
+//                       vlbench_http_requests_total{endpoint, code}  counter, every response
+//                         (endpoint is "/v1/search", "/healthz", "/metrics" or "other");
+//                       vlbench_stage_seconds{stage} histogram (_bucket/_sum/_count) of
+//                         successful searches: "encode" (text/image queries only), "search",
+//                         "rerank" (re-ranked queries only), "total" (whole handler);
+//                       vlbench_index_vectors, vlbench_in_flight_requests gauges.
+//                     A request's own response is counted before its bytes are sent, so a
+//                     client that has read a response sees it counted in the next scrape.
+//
+// Errors: every 4xx/5xx response has a JSON body {"error": "one line"}. 400: malformed JSON,
+// a missing / unknown / mistyped field, k out of range, wrong embedding dimension, non-finite
+// or all-zero embedding, bad base64, an undecodable image, text/image without a model,
+// query_tokens without re-ranking data, a form field given twice, a malformed chunked /
+// multipart / compressed body; 404: unknown path; 405: wrong method; 413: body over
+// max_body_bytes (counted after decompression; chunked bodies too); 415: a Content-Encoding
+// httplib cannot decode; 500: an internal failure (a bug). A handler never lets an exception
+// escape: the server keeps serving.
+//
+// Limits: `threads` worker threads each serve one connection at a time, so they bound the
+// requests in progress; further connections are accepted (listen backlog SOMAXCONN) and wait
+// in the pool's queue. A keep-alive connection keeps its worker until it closes, idles for
+// 5 s, or has made 100 requests: run at least as many threads as clients that keep
+// connections open. The body limit bounds the image file's size, not its decoded pixels.
+//
+// Thread safety: handlers run on the worker threads; the index is only searched (const),
+// the CLIP model's encode calls are serialized by a mutex (ClipModel shares its threads),
+// metrics are guarded by their own mutex. stop() may be called from any thread.
+#pragma once
+
+#include <vlbench/index/maxsim.hpp>
+#include <vlbench/index/vector_index.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vlbench {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: the system picks a free port (SearchServer::port() tells which)
+  int threads = 4;  // worker threads = the most requests handled at once (>= 1)
+  std::size_t max_body_bytes = 16u << 20;  // larger request bodies get 413
+  std::int64_t max_k = 1000;               // k must lie in [1, max_k]
+  int read_timeout_s = 5;                  // a client silent this long is disconnected
+  int search_threads = 1;  // threads of one index.search call (concurrency comes from workers)
+
+  // A Hugging Face CLIPModel directory for text and image queries; empty: embedding queries
+  // only. Its projection_dim must equal the index's dim.
+  std::filesystem::path model_dir;
+  int model_threads = 0;  // ClipLoadOptions::threads (<= 0: all cores)
+
+  // Gallery row -> image path, returned as "paths"; empty, or exactly index.size() entries.
+  std::vector<std::string> paths;
+
+  // Late-interaction documents for re-ranking (one item per gallery row, n == index.size());
+  // null: no re-ranking. rerank_depth: dense candidates re-scored per query (>= 1).
+  std::shared_ptr<const MultiVectorSet> rerank_docs;
+  std::int64_t rerank_depth = 100;
+};
+
+// Reads a gallery paths file: one path per line (UTF-8, '\n' or "\r\n" line ends, a final
+// newline optional), line i naming gallery row i. An unreadable file, an empty line, or a line
+// count other than `n_gallery` is an Error naming the file (and line).
+std::vector<std::string> read_gallery_paths(const std::filesystem::path& file,
+                                            std::int64_t n_gallery);
+
+class SearchServer {
+ public:
+  // Checks the options against the index (threads, limits, dims, paths and rerank counts;
+  // Errors name the option) and loads the CLIP model when model_dir is set. Nothing is bound
+  // yet. The server shares ownership of the index (searched const, never modified).
+  SearchServer(std::shared_ptr<const VectorIndex> index, ServeOptions options);
+  ~SearchServer();  // stops and waits for the workers
+  SearchServer(const SearchServer&) = delete;
+  SearchServer& operator=(const SearchServer&) = delete;
+
+  // Binds host:port and starts listening (connections queue until run()). Returns the bound
+  // port. An address that cannot be bound is an Error naming host and port.
+  int bind();
+  // Accepts and serves connections on `threads` workers until stop(); returns afterwards.
+  // bind() first.
+  void run();
+  // Makes run() return after in-flight requests finish. Idempotent, any thread; not
+  // async-signal-safe (the CLI calls it from a thread that waits for the signal).
+  void stop();
+
+  int port() const;  // the bound port (after bind())
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vlbench

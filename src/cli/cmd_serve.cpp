@@ -1,0 +1,153 @@
+// vlbench serve: the HTTP search server (serve/server.hpp) over a saved index, until SIGINT or
+// SIGTERM.
+#include "cli/commands.hpp"
+
+#include <vlbench/core/error.hpp>
+#include <vlbench/index/maxsim.hpp>
+#include <vlbench/index/vector_index.hpp>
+#include <vlbench/serve/server.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace vlbench::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string index_dir, model, paths;
+  std::vector<std::string> params;
+  std::string rerank_tokens, rerank_lengths;
+  std::int64_t rerank_depth = 100;
+  ServeOptions options;
+};
+
+// The write end of the pipe the signal handler wakes the stopping thread with (a write is
+// async-signal-safe; SearchServer::stop() is not).
+int g_stop_pipe_write = -1;
+
+extern "C" void on_stop_signal(int) {
+  const char byte = 1;
+  const ssize_t ignored = write(g_stop_pipe_write, &byte, 1);
+  (void)ignored;
+}
+
+void serve_until_signal(SearchServer& server) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) fail("serve: cannot create a pipe (errno {})", errno);
+  g_stop_pipe_write = fds[1];
+  struct sigaction action = {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  struct sigaction old_int = {}, old_term = {};
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+
+  std::thread stopper([&server, read_fd = fds[0]] {
+    char byte = 0;
+    while (read(read_fd, &byte, 1) < 0 && errno == EINTR) {
+    }
+    server.stop();
+  });
+  server.run();
+  on_stop_signal(0);  // run() may also end without a signal: release the stopper
+  stopper.join();
+
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  g_stop_pipe_write = -1;
+  close(fds[0]);
+  close(fds[1]);
+}
+
+void run_serve(ServeArgs& args) {
+  LoadedIndex loaded = load_index(args.index_dir);
+  for (const std::string& param : args.params) {
+    const auto eq = param.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fail("--param {}: expected NAME=VALUE", param);
+    }
+    loaded.index->set_search_param(param.substr(0, eq), param.substr(eq + 1));
+  }
+  std::shared_ptr<const VectorIndex> index = std::move(loaded.index);
+
+  ServeOptions& options = args.options;
+  options.model_dir = args.model;
+  const std::filesystem::path default_paths = std::filesystem::path(args.index_dir) / "paths.txt";
+  if (!args.paths.empty()) {
+    options.paths = read_gallery_paths(args.paths, index->size());
+  } else if (std::filesystem::exists(default_paths)) {
+    options.paths = read_gallery_paths(default_paths, index->size());
+  }
+  if (args.rerank_tokens.empty() != args.rerank_lengths.empty()) {
+    fail("--rerank-image-tokens and --rerank-image-lengths go together");
+  }
+  if (!args.rerank_tokens.empty()) {
+    options.rerank_docs = std::make_shared<const MultiVectorSet>(
+        load_multi_vectors(args.rerank_tokens, args.rerank_lengths, "image tokens"));
+    options.rerank_depth = args.rerank_depth;
+  }
+
+  SearchServer server(index, options);
+  const int port = server.bind();
+  std::printf(
+      "vlbench serve: listening on http://%s:%d (index %s, %lld vectors of %lld dims%s%s)\n",
+      options.host.c_str(), port, index->type().c_str(), static_cast<long long>(index->size()),
+      static_cast<long long>(index->dim()),
+      options.model_dir.empty() ? "" : ", text and image queries",
+      options.rerank_docs ? ", MaxSim re-ranking" : "");
+  std::fflush(stdout);
+  serve_until_signal(server);
+  std::printf("vlbench serve: stopped\n");
+}
+
+}  // namespace
+
+void add_serve(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* sub = app.add_subcommand(
+      "serve", "HTTP/1.1 JSON search over a saved index: POST /v1/search, GET /healthz, /metrics");
+  sub->add_option("--index", args->index_dir, "index directory (vlbench index build --out)")
+      ->required();
+  sub->add_option("--model", args->model,
+                  "CLIP checkpoint directory for text and image queries (its projection_dim "
+                  "must equal the index dim)");
+  sub->add_option("--paths", args->paths,
+                  "image path of each gallery row, one per line (default: DIR/paths.txt if "
+                  "present)");
+  sub->add_option("--param", args->params,
+                  "search-time index parameter NAME=VALUE (efSearch, "
+                  "nprobe); repeatable");
+  sub->add_option("--rerank-image-tokens", args->rerank_tokens,
+                  "TOKENS.npy [n, t_max, d] of the gallery for MaxSim re-ranking");
+  sub->add_option("--rerank-image-lengths", args->rerank_lengths, "LENGTHS.npy int32 [n]");
+  sub->add_option("--rerank-depth", args->rerank_depth, "dense candidates re-scored per query")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--host", args->options.host, "address to listen on")->capture_default_str();
+  sub->add_option("--port", args->options.port, "port (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  sub->add_option("--threads", args->options.threads, "worker threads = requests handled at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--max-body-bytes", args->options.max_body_bytes, "larger request bodies get 413")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--max-k", args->options.max_k, "largest k a request may ask for")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--model-threads", args->options.model_threads,
+                  "threads of the CLIP encoder (0: all cores)")
+      ->capture_default_str();
+  sub->callback([args] { run_serve(*args); });
+}
+
+}  // namespace vlbench::cli

@@ -1,0 +1,214 @@
+// save_index / load_index: a folder with index.json plus the index type's payload files.
+//
+// index.json: {"format": "vlbench.index", "version": 1, "type", "dim", "size", "params":
+// {name: value}, "gallery_sha256", "payload": {file name: byte size}}. The byte sizes catch a
+// truncated or replaced payload file before its reader sees it.
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <system_error>
+
+#include <unistd.h>
+
+#include "index/index_impl.hpp"
+#include "vlbench/core/atomic_file.hpp"
+#include "vlbench/core/error.hpp"
+#include "vlbench/index/vector_index.hpp"
+
+namespace vlbench {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kFormat = "vlbench.index";
+constexpr std::int64_t kVersion = 1;
+
+// A sibling of `dir` with a unique name: dir.tmp-<pid>-<counter>-<time>.
+fs::path temp_sibling(const fs::path& dir, const char* tag) {
+  static std::atomic<std::uint64_t> counter{0};
+  const auto ticks = std::chrono::steady_clock::now().time_since_epoch().count();
+  return dir.parent_path() / fmt::format("{}.{}-{}-{}-{}", dir.filename().string(), tag, ::getpid(),
+                                         counter.fetch_add(1), ticks);
+}
+
+// Removes a folder on scope exit unless released.
+class RemoveGuard {
+ public:
+  explicit RemoveGuard(fs::path path) : path_(std::move(path)) {}
+  ~RemoveGuard() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+  }
+  RemoveGuard(const RemoveGuard&) = delete;
+  RemoveGuard& operator=(const RemoveGuard&) = delete;
+  void release() { path_.clear(); }
+
+ private:
+  fs::path path_;
+};
+
+const json& field(const json& doc, const fs::path& path, const char* name) {
+  const auto it = doc.find(name);
+  if (it == doc.end()) fail("{}: missing field '{}'", path.string(), name);
+  return *it;
+}
+
+std::int64_t int_field(const json& doc, const fs::path& path, const char* name,
+                       std::int64_t min_value) {
+  const json& value = field(doc, path, name);
+  if (!value.is_number_integer() || value.get<std::int64_t>() < min_value) {
+    fail("{}: field '{}': expected an integer >= {}, got {}", path.string(), name, min_value,
+         value.dump());
+  }
+  return value.get<std::int64_t>();
+}
+
+std::string string_field(const json& doc, const fs::path& path, const char* name) {
+  const json& value = field(doc, path, name);
+  if (!value.is_string()) {
+    fail("{}: field '{}': expected a string, got {}", path.string(), name, value.dump());
+  }
+  return value.get<std::string>();
+}
+
+}  // namespace
+
+void save_index(const VectorIndex& index, const fs::path& dir, const std::string& gallery_sha256) {
+  if (dir.filename().empty()) fail("{}: expected a folder name to save the index to", dir.string());
+  std::error_code ec;
+  if (!dir.parent_path().empty()) {
+    fs::create_directories(dir.parent_path(), ec);
+    if (ec) fail("{}: cannot create folder: {}", dir.parent_path().string(), ec.message());
+  }
+  if (fs::exists(dir) && !fs::is_empty(dir) && !fs::exists(dir / "index.json")) {
+    fail("{}: expected an empty folder or a saved index to replace, got other files", dir.string());
+  }
+
+  const fs::path temp = temp_sibling(dir, "tmp");
+  fs::create_directory(temp, ec);
+  if (ec) fail("{}: cannot create folder: {}", temp.string(), ec.message());
+  RemoveGuard remove_temp(temp);
+  try {
+    index.save_payload(temp);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // faiss write errors
+    fail("{}: writing the index payload failed: {}", dir.string(), e.what());
+  }
+
+  json payload = json::object();
+  for (const auto& entry : fs::directory_iterator(temp)) {
+    payload[entry.path().filename().string()] = static_cast<std::int64_t>(entry.file_size());
+  }
+  json params = json::object();
+  for (const auto& [name, value] : index.params()) params[name] = value;
+  const json doc = {{"format", kFormat},
+                    {"version", kVersion},
+                    {"type", index.type()},
+                    {"dim", index.dim()},
+                    {"size", index.size()},
+                    {"params", params},
+                    {"gallery_sha256", gallery_sha256},
+                    {"payload", payload}};
+  write_file_atomic(temp / "index.json", doc.dump(2) + "\n");
+
+  // Swap the folder in: an old index at `dir` is moved aside first, then removed.
+  fs::path old;
+  if (fs::exists(dir)) {
+    old = temp_sibling(dir, "old");
+    fs::rename(dir, old, ec);
+    if (ec) fail("{}: cannot move the old index aside: {}", dir.string(), ec.message());
+  }
+  RemoveGuard remove_old(old);
+  fs::rename(temp, dir, ec);
+  if (ec) {
+    if (!old.empty()) {
+      std::error_code restore_ec;
+      fs::rename(old, dir, restore_ec);
+      if (!restore_ec) remove_old.release();
+    }
+    fail("{}: cannot rename {} to it: {}", dir.string(), temp.string(), ec.message());
+  }
+  remove_temp.release();
+}
+
+LoadedIndex load_index(const fs::path& dir) {
+  const fs::path path = dir / "index.json";
+  if (!fs::is_regular_file(path))
+    fail("{}: file not found (expected a saved index)", path.string());
+  json doc;
+  try {
+    doc = json::parse(read_file(path));
+  } catch (const json::exception& e) {
+    fail("{}: expected JSON: {}", path.string(), e.what());
+  }
+  if (!doc.is_object()) fail("{}: expected a JSON object", path.string());
+  const std::string format = string_field(doc, path, "format");
+  if (format != kFormat) {
+    fail("{}: field 'format': expected '{}', got '{}'", path.string(), kFormat, format);
+  }
+  const std::int64_t version = int_field(doc, path, "version", 1);
+  if (version > kVersion) {
+    fail("{}: field 'version': expected {} or older, got {} (written by a newer vlbench)",
+         path.string(), kVersion, version);
+  }
+  const std::string type = string_field(doc, path, "type");
+  const std::vector<std::string> types = index_types();
+  if (std::find(types.begin(), types.end(), type) == types.end()) {
+    fail("{}: field 'type': expected one of {}, got '{}'", path.string(), fmt::join(types, ", "),
+         type);
+  }
+  const std::int64_t dim = int_field(doc, path, "dim", 1);
+  const std::int64_t size = int_field(doc, path, "size", 0);
+  const json& params_json = field(doc, path, "params");
+  if (!params_json.is_object()) {
+    fail("{}: field 'params': expected an object, got {}", path.string(), params_json.dump());
+  }
+  IndexParams params;
+  for (const auto& [name, value] : params_json.items()) {
+    if (!value.is_string()) {
+      fail("{}: field 'params.{}': expected a string, got {}", path.string(), name, value.dump());
+    }
+    params[name] = value.get<std::string>();
+  }
+  LoadedIndex loaded;
+  loaded.gallery_sha256 = string_field(doc, path, "gallery_sha256");
+  const json& payload = field(doc, path, "payload");
+  if (!payload.is_object()) {
+    fail("{}: field 'payload': expected an object, got {}", path.string(), payload.dump());
+  }
+  for (const auto& [name, bytes] : payload.items()) {
+    if (!bytes.is_number_integer() || name.empty() || name.find('/') != std::string::npos ||
+        name == "." || name == "..") {
+      fail("{}: field 'payload.{}': expected a file name and its byte size", path.string(), name);
+    }
+    const fs::path file = dir / name;
+    std::error_code ec;
+    const auto actual = fs::file_size(file, ec);
+    if (ec) fail("{}: cannot read: {}", file.string(), ec.message());
+    if (static_cast<std::int64_t>(actual) != bytes.get<std::int64_t>()) {
+      fail("{}: expected {} bytes (from index.json), got {} (truncated or replaced)", file.string(),
+           bytes.get<std::int64_t>(), actual);
+    }
+  }
+  try {
+    loaded.index = is_flat_type(type) ? load_flat_payload(dir, type, dim, size, params)
+                                      : load_faiss_payload(dir, type, dim, size, params);
+  } catch (const Error& e) {
+    // Parameter errors come from index.json's params.
+    const std::string message = e.what();
+    if (message.rfind("index parameter", 0) == 0) fail("{}: {}", path.string(), message);
+    throw;
+  }
+  VLB_ASSERT(loaded.index->size() == size && loaded.index->dim() == dim);
+  return loaded;
+}
+
+}  // namespace vlbench

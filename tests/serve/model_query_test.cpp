@@ -1,0 +1,181 @@
+// Text and image queries through a generated tiny CLIP checkpoint: the server's results equal
+// those of the embedding the `embed` path (tokenize / decode + preprocess, encode) produces.
+#include "serve/serve_test_util.hpp"
+#include "test_util.hpp"
+
+#include <vlbench/models/clip.hpp>
+#include <vlbench/models/random_clip.hpp>
+#include <vlbench/text/clip_tokenizer.hpp>
+#include <vlbench/vision/image.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+
+namespace vlbench::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::int64_t kN = 64;
+constexpr std::int64_t kD = 32;  // the tiny model's projection_dim
+
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string base64(const std::string& bytes) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    std::uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 2]);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += i + 1 < bytes.size() ? alphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? alphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+class ModelQueryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    write_random_clip(model_dir(), "tiny", 5, repo_path("data/tokenizers/clip"));
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::filesystem::path model_dir() { return *dir_ / "clip-tiny"; }
+
+  ModelQueryTest() : gallery_(unit_rows(kN, kD, 11)) {}
+
+  // The `embed` path: tokenize + encode_texts (unnormalized).
+  static std::vector<float> embed_text(const std::string& text) {
+    const ClipModel model = ClipModel::load(model_dir());
+    const ClipTokenizer tokenizer = ClipTokenizer::from_directory(model_dir());
+    std::vector<float> out(kD);
+    model.encode_texts({tokenizer.encode(text, model.config().max_position_embeddings)},
+                       out.data());
+    return out;
+  }
+  // The `embed --image-list` path: decode file + preprocess + encode_images (unnormalized).
+  static std::vector<float> embed_image(const std::filesystem::path& path) {
+    const ClipModel model = ClipModel::load(model_dir());
+    const PreprocessConfig config = read_preprocess_config(model_dir());
+    std::vector<float> pixels(3 * config.output_height() * config.output_width());
+    preprocess(decode_image(path), config, pixels.data());
+    std::vector<float> out(kD);
+    model.encode_images(pixels.data(), 1, out.data());
+    return out;
+  }
+
+  ServeOptions options() const {
+    ServeOptions o;
+    o.threads = 2;
+    o.model_dir = model_dir();
+    o.model_threads = 1;
+    return o;
+  }
+
+  static json search(httplib::Client& cli, const json& request) {
+    auto res = post_json(cli, request.dump());
+    EXPECT_TRUE(res);
+    if (!res) return {};
+    EXPECT_EQ(res->status, 200) << res->body;
+    return json::parse(res->body);
+  }
+
+  static TempDir* dir_;
+  std::vector<float> gallery_;
+};
+
+TempDir* ModelQueryTest::dir_ = nullptr;
+
+TEST_F(ModelQueryTest, TextQueryEqualsSearchingTheEmbedPathsEmbedding) {
+  RunningServer server(flat_index(gallery_, kD), options());
+  auto cli = server.client();
+  for (const std::string text : {"a red square and a yellow triangle", "a dog", ""}) {
+    SCOPED_TRACE(text);
+    const json by_text = search(cli, {{"text", text}, {"k", 8}});
+    const std::vector<float> e = embed_text(text);
+    const json by_embedding = search(cli, {{"embedding", e}, {"k", 8}});
+    EXPECT_EQ(by_text.at("ids"), by_embedding.at("ids"));
+    EXPECT_EQ(by_text.at("ids").get<std::vector<std::int64_t>>(),
+              brute_force_top_k(gallery_, kD, e.data(), 8));
+    const auto a = by_text.at("scores").get<std::vector<double>>();
+    const auto b = by_embedding.at("scores").get<std::vector<double>>();
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t r = 0; r < a.size(); ++r) EXPECT_NEAR(a[r], b[r], 1e-6);
+    EXPECT_GT(by_text.at("timings_ms").at("encode").get<double>(), 0.0);
+  }
+}
+
+TEST_F(ModelQueryTest, ImageUploadAndBase64EqualTheEmbedPath) {
+  RunningServer server(flat_index(gallery_, kD), options());
+  auto cli = server.client();
+  const auto image = repo_path("data/jsonl-mini/images/red_square_yellow_triangle.jpg");
+  const std::string bytes = read_bytes(image);
+  ASSERT_GT(bytes.size(), 100u);
+  const std::vector<float> e = embed_image(image);
+  const json by_embedding = search(cli, {{"embedding", e}, {"k", 6}});
+  EXPECT_EQ(by_embedding.at("ids").get<std::vector<std::int64_t>>(),
+            brute_force_top_k(gallery_, kD, e.data(), 6));
+
+  const json by_base64 = search(cli, {{"image_base64", base64(bytes)}, {"k", 6}});
+  EXPECT_EQ(by_base64.at("ids"), by_embedding.at("ids"));
+
+  auto res = cli.Post(
+      "/v1/search",
+      httplib::MultipartFormDataItems{{"image", bytes, "q.jpg", "image/jpeg"}, {"k", "6", "", ""}});
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json by_upload = json::parse(res->body);
+  EXPECT_EQ(by_upload.at("ids"), by_embedding.at("ids"));
+  const auto a = by_upload.at("scores").get<std::vector<double>>();
+  const auto b = by_embedding.at("scores").get<std::vector<double>>();
+  for (std::size_t r = 0; r < a.size(); ++r) EXPECT_NEAR(a[r], b[r], 1e-6);
+}
+
+TEST_F(ModelQueryTest, UndecodableImagesAre400AndTheServerKeepsServing) {
+  RunningServer server(flat_index(gallery_, kD), options());
+  auto cli = server.client();
+  const std::string truncated =
+      read_bytes(repo_path("data/jsonl-mini/images/red_square_yellow_triangle.jpg")).substr(0, 40);
+  for (const std::string& bytes : {std::string("hello, not an image"), truncated}) {
+    auto res = post_json(cli, json{{"image_base64", base64(bytes)}}.dump());
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << res->body;
+    const std::string message = json::parse(res->body).at("error").get<std::string>();
+    EXPECT_NE(message.find("image"), std::string::npos) << message;
+    res = cli.Post("/v1/search",
+                   httplib::MultipartFormDataItems{{"image", bytes, "x.png", "image/png"}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << res->body;
+    const json good = search(cli, {{"text", "a blue diamond"}, {"k", 3}});
+    EXPECT_EQ(good.at("ids").size(), 3u);
+  }
+  // Invalid UTF-8 cannot reach the tokenizer: the JSON parser rejects it.
+  auto res = post_json(cli, std::string("{\"text\": \"\xff\xfe\"}"));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400) << res->body;
+  EXPECT_TRUE(json::parse(res->body).contains("error"));
+
+  res = cli.Get("/healthz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(json::parse(res->body).at("model"), true);
+}
+
+TEST_F(ModelQueryTest, ModelDimensionMustMatchTheIndex) {
+  const std::vector<float> other = unit_rows(10, 16, 3);
+  expect_error([&] { SearchServer(flat_index(other, 16), options()); },
+               {"clip-tiny", "32 dimensions", "the index 16"});
+}
+
+}  // namespace
+}  // namespace vlbench::testing
