@@ -19,6 +19,7 @@
 #include <queue>
 
 #include "index/index_impl.hpp"
+#include "index/quantized_dot.hpp"
 #include "index/rank_row.hpp"
 #include "kernels/cpu/isa_clones.hpp"
 #include "vlbench/core/error.hpp"
@@ -169,16 +170,6 @@ class FlatIndex final : public VectorIndex {
   double max_norm_ = 0;      // largest gallery row norm, for the score error bound
 };
 
-// Σ a[j]·b[j] over int8 codes; exact in int32 (|sum| <= 127² · d).
-VLBENCH_ISA_CLONES
-std::int32_t dot_int8(const std::int8_t* a, const std::int8_t* b, std::int64_t d) {
-  std::int32_t sum = 0;
-  for (std::int64_t j = 0; j < d; ++j) {
-    sum += static_cast<std::int32_t>(a[j]) * static_cast<std::int32_t>(b[j]);
-  }
-  return sum;
-}
-
 class FlatInt8Index final : public VectorIndex {
  public:
   explicit FlatInt8Index(std::int64_t dim) { gallery_.d = dim; }
@@ -239,21 +230,6 @@ class FlatInt8Index final : public VectorIndex {
  private:
   Int8Matrix gallery_;
 };
-
-// Number of differing bits of two packed rows of `bytes` bytes.
-VLBENCH_ISA_CLONES
-std::int64_t hamming(const std::uint8_t* a, const std::uint8_t* b, std::int64_t bytes) {
-  std::int64_t count = 0;
-  std::int64_t i = 0;
-  for (; i + 8 <= bytes; i += 8) {
-    std::uint64_t wa, wb;
-    std::memcpy(&wa, a + i, 8);
-    std::memcpy(&wb, b + i, 8);
-    count += __builtin_popcountll(wa ^ wb);
-  }
-  for (; i < bytes; ++i) count += __builtin_popcount(static_cast<unsigned>(a[i] ^ b[i]));
-  return count;
-}
 
 class FlatBinaryIndex final : public VectorIndex {
  public:

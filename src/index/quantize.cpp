@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "index/quantized_dot.hpp"
+#include "kernels/cpu/isa_clones.hpp"
 #include "vlbench/core/error.hpp"
 
 namespace vlbench {
@@ -93,16 +95,35 @@ BinaryMatrix quantize_binary(const float* x, std::int64_t rows, std::int64_t d) 
   return m;
 }
 
+VLBENCH_ISA_CLONES
+std::int32_t dot_int8(const std::int8_t* a, const std::int8_t* b, std::int64_t d) {
+  std::int32_t sum = 0;
+  for (std::int64_t j = 0; j < d; ++j) {
+    sum += static_cast<std::int32_t>(a[j]) * static_cast<std::int32_t>(b[j]);
+  }
+  return sum;
+}
+
+VLBENCH_ISA_CLONES
+std::int64_t hamming(const std::uint8_t* a, const std::uint8_t* b, std::int64_t bytes) {
+  std::int64_t count = 0;
+  std::int64_t i = 0;
+  for (; i + 8 <= bytes; i += 8) {  // eight bytes at a time
+    std::uint64_t wa, wb;
+    std::memcpy(&wa, a + i, 8);
+    std::memcpy(&wb, b + i, 8);
+    count += std::popcount(wa ^ wb);
+  }
+  for (; i < bytes; ++i) count += std::popcount(static_cast<unsigned>(a[i] ^ b[i]));
+  return count;
+}
+
 double int8_score(const Int8Matrix& a, std::int64_t row_a, const Int8Matrix& b,
                   std::int64_t row_b) {
   VLB_ASSERT(a.d == b.d);
   VLB_ASSERT(row_a >= 0 && row_a < a.rows && row_b >= 0 && row_b < b.rows);
-  const std::int8_t* qa = a.codes.data() + row_a * a.d;
-  const std::int8_t* qb = b.codes.data() + row_b * b.d;
-  std::int32_t sum = 0;  // |sum| <= 127² · d, exact for d < 133,000
-  for (std::int64_t j = 0; j < a.d; ++j) {
-    sum += static_cast<std::int32_t>(qa[j]) * static_cast<std::int32_t>(qb[j]);
-  }
+  const std::int32_t sum =
+      dot_int8(a.codes.data() + row_a * a.d, b.codes.data() + row_b * b.d, a.d);
   return static_cast<double>(a.scales[static_cast<std::size_t>(row_a)]) *
          static_cast<double>(b.scales[static_cast<std::size_t>(row_b)]) * static_cast<double>(sum);
 }
@@ -111,21 +132,8 @@ std::int64_t binary_score(const BinaryMatrix& a, std::int64_t row_a, const Binar
                           std::int64_t row_b) {
   VLB_ASSERT(a.d == b.d && a.bytes_per_row == b.bytes_per_row);
   VLB_ASSERT(row_a >= 0 && row_a < a.rows && row_b >= 0 && row_b < b.rows);
-  const std::uint8_t* pa = a.bits.data() + row_a * a.bytes_per_row;
-  const std::uint8_t* pb = b.bits.data() + row_b * b.bytes_per_row;
-  std::int64_t hamming = 0;
-  std::int64_t i = 0;
-  // Eight bytes at a time; padding bits are zero in both rows, so they never count.
-  for (; i + 8 <= a.bytes_per_row; i += 8) {
-    std::uint64_t wa, wb;
-    std::memcpy(&wa, pa + i, 8);
-    std::memcpy(&wb, pb + i, 8);
-    hamming += std::popcount(wa ^ wb);
-  }
-  for (; i < a.bytes_per_row; ++i) {
-    hamming += std::popcount(static_cast<unsigned>(pa[i] ^ pb[i]));
-  }
-  return a.d - 2 * hamming;
+  return a.d - 2 * hamming(a.bits.data() + row_a * a.bytes_per_row,
+                           b.bits.data() + row_b * b.bytes_per_row, a.bytes_per_row);
 }
 
 void quantize_dequantize(Quantization q, float* x, std::int64_t rows, std::int64_t d) {
