@@ -60,6 +60,14 @@ std::string shell_quote(const std::filesystem::path& path) {
   return quoted;
 }
 
+std::vector<float> random_normal_values(std::size_t n, unsigned seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> values(n);
+  for (float& v : values) v = normal(rng);
+  return values;
+}
+
 std::vector<float> read_npy_f32(const std::filesystem::path& path,
                                 const std::vector<std::int64_t>& expected_shape) {
   const NpyArray array = read_npy(path);

@@ -38,6 +38,9 @@ std::string shell_quote(const std::filesystem::path& path);
 std::vector<float> read_npy_f32(const std::filesystem::path& path,
                                 const std::vector<std::int64_t>& expected_shape = {});
 
+// n values drawn from N(0, scale²) by std::mt19937(seed): seeded test data for kernels.
+std::vector<float> random_normal_values(std::size_t n, unsigned seed, float scale = 1.0f);
+
 // Largest |a[i] - b[i]| (a test failure when the sizes differ).
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
 

@@ -5,7 +5,6 @@
 #include <vlbench/core/atomic_file.hpp>
 #include <vlbench/core/npy.hpp>
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -23,9 +22,8 @@ using testing::TempDir;
 const std::string kCoco = "coco-karpathy:" + repo_path("data/coco-karpathy-mini").string();
 const std::string kWinoground = "winoground:" + repo_path("data/winoground-mini").string();
 
-std::string q(const std::filesystem::path& p) {
-  return fmt::format("'{}'", p.string());
-}
+// Single-quoted for run_cli's shell command line.
+const auto& q = testing::shell_quote;
 
 // Synthetic embeddings for `spec` in dir/name/{IMAGES,TEXTS}.npy.
 std::filesystem::path synth(const TempDir& dir, const std::string& spec, const std::string& name,

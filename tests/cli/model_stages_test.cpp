@@ -7,7 +7,6 @@
 #include <vlbench/core/hash.hpp>
 #include <vlbench/core/npy.hpp>
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -24,9 +23,8 @@ using testing::TempDir;
 const std::filesystem::path kFixtures = VLBENCH_SHARED_FIXTURES;
 const std::filesystem::path kModel = kFixtures / "clip-tiny-quickgelu";
 
-std::string q(const std::filesystem::path& p) {
-  return fmt::format("'{}'", p.string());
-}
+// Single-quoted for run_cli's shell command line.
+const auto& q = testing::shell_quote;
 
 using testing::max_abs_diff;
 

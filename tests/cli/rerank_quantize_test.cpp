@@ -7,7 +7,6 @@
 #include <vlbench/core/npy.hpp>
 #include <vlbench/core/random.hpp>
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -25,9 +24,8 @@ using testing::TempDir;
 const std::string kCoco = "coco-karpathy:" + repo_path("data/coco-karpathy-mini").string();
 constexpr std::int64_t kDim = 32;
 
-std::string q(const std::filesystem::path& p) {
-  return fmt::format("'{}'", p.string());
-}
+// Single-quoted for run_cli's shell command line.
+const auto& q = testing::shell_quote;
 
 std::vector<std::string> files_in(const std::filesystem::path& dir) {
   std::vector<std::string> names;

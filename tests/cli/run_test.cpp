@@ -4,7 +4,6 @@
 #include <vlbench/core/atomic_file.hpp>
 #include <vlbench/core/npy.hpp>
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -19,9 +18,8 @@ using testing::repo_path;
 using testing::run_cli;
 using testing::TempDir;
 
-std::string q(const std::filesystem::path& p) {
-  return fmt::format("'{}'", p.string());
-}
+// Single-quoted for run_cli's shell command line.
+const auto& q = testing::shell_quote;
 
 TEST(Run, QuickstartEvaluatesEveryBundledDataset) {
   TempDir dir;

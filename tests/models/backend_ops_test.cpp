@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -23,22 +22,8 @@ namespace {
 
 using testing::expect_error;
 
-std::vector<float> random_values(std::size_t n, unsigned seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> values(n);
-  for (float& v : values) v = normal(rng);
-  return values;
-}
-
-double max_abs(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    worst = std::max(worst, std::abs(double{a[i]} - b[i]));
-  }
-  return worst;
-}
+using testing::max_abs_diff;
+using testing::random_normal_values;
 
 class BackendOps : public ::testing::TestWithParam<std::string> {
  protected:
@@ -59,7 +44,7 @@ class BackendOps : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(BackendOps, UploadDownloadRoundTrip) {
-  const std::vector<float> x = random_values(1001, 1);
+  const std::vector<float> x = random_normal_values(1001, 1);
   const DeviceBuffer buffer = to_device(x);
   EXPECT_EQ(buffer.bytes(), x.size() * sizeof(float));
   EXPECT_EQ(to_host(buffer, x.size()), x);
@@ -69,8 +54,8 @@ TEST_P(BackendOps, UploadDownloadRoundTrip) {
 
 TEST_P(BackendOps, LinearFp32MatchesReference) {
   const std::int64_t rows = 37, in = 70, out = 45;
-  const std::vector<float> x = random_values(rows * in, 2), w = random_values(out * in, 3),
-                           b = random_values(out, 4);
+  const std::vector<float> x = random_normal_values(rows * in, 2),
+                           w = random_normal_values(out * in, 3), b = random_normal_values(out, 4);
   std::vector<float> expected(rows * out);
   const auto gemm = make_gemm(default_gemm_backend());
   linear(*gemm, x.data(), rows, in, w.data(), out, b.data(), expected.data());
@@ -81,13 +66,13 @@ TEST_P(BackendOps, LinearFp32MatchesReference) {
   const DeviceBuffer dx = to_device(x);
   DeviceBuffer dy(*backend_, rows * out * sizeof(float));
   backend_->linear(*layer, dx.f32(), rows, dy.f32());
-  EXPECT_LE(max_abs(to_host(dy, rows * out), expected), 1e-5);
+  EXPECT_LE(max_abs_diff(to_host(dy, rows * out), expected), 1e-5);
 
   // No bias.
   linear(*gemm, x.data(), rows, in, w.data(), out, nullptr, expected.data());
   const auto no_bias = backend_->make_linear(w, out, in, {}, ComputeType::fp32);
   backend_->linear(*no_bias, dx.f32(), rows, dy.f32());
-  EXPECT_LE(max_abs(to_host(dy, rows * out), expected), 1e-5);
+  EXPECT_LE(max_abs_diff(to_host(dy, rows * out), expected), 1e-5);
 }
 
 TEST_P(BackendOps, LinearBf16MatchesFloat64OfRoundedValues) {
@@ -97,8 +82,8 @@ TEST_P(BackendOps, LinearBf16MatchesFloat64OfRoundedValues) {
     GTEST_SKIP() << GetParam() << " has no bf16 in this build";
   }
   const std::int64_t rows = 19, in = 96, out = 33;
-  const std::vector<float> x = random_values(rows * in, 5), w = random_values(out * in, 6),
-                           b = random_values(out, 7);
+  const std::vector<float> x = random_normal_values(rows * in, 5),
+                           w = random_normal_values(out * in, 6), b = random_normal_values(out, 7);
   const auto layer = backend_->make_linear(w, out, in, b, ComputeType::bf16);
   EXPECT_EQ(layer->compute(), ComputeType::bf16);
   const DeviceBuffer dx = to_device(x);
@@ -118,31 +103,31 @@ TEST_P(BackendOps, LinearBf16MatchesFloat64OfRoundedValues) {
 
 TEST_P(BackendOps, LayerNormMatchesReference) {
   const std::int64_t rows = 29, d = 80;
-  const std::vector<float> x = random_values(rows * d, 8, 2.0f), g = random_values(d, 9),
-                           b = random_values(d, 10);
+  const std::vector<float> x = random_normal_values(rows * d, 8, 2.0f),
+                           g = random_normal_values(d, 9), b = random_normal_values(d, 10);
   std::vector<float> expected(x.size());
   layer_norm(x.data(), rows, d, g.data(), b.data(), 1e-5f, expected.data());
   DeviceBuffer dx = to_device(x);
   const DeviceBuffer dg = to_device(g), db = to_device(b);
   backend_->layer_norm(dx.f32(), rows, d, dg.f32(), db.f32(), 1e-5f, dx.f32());  // in place
-  EXPECT_LE(max_abs(to_host(dx, x.size()), expected), 1e-5);
+  EXPECT_LE(max_abs_diff(to_host(dx, x.size()), expected), 1e-5);
 }
 
 TEST_P(BackendOps, ActivationsMatchReference) {
   for (const Activation activation :
        {Activation::quick_gelu, Activation::gelu, Activation::gelu_pytorch_tanh}) {
-    const std::vector<float> x = random_values(5000, 11, 3.0f);
+    const std::vector<float> x = random_normal_values(5000, 11, 3.0f);
     std::vector<float> expected = x;
     apply_activation(activation, expected.data(), static_cast<std::int64_t>(expected.size()));
     DeviceBuffer dx = to_device(x);
     backend_->activation(activation, dx.f32(), static_cast<std::int64_t>(x.size()));
-    EXPECT_LE(max_abs(to_host(dx, x.size()), expected), 1e-6) << activation_name(activation);
+    EXPECT_LE(max_abs_diff(to_host(dx, x.size()), expected), 1e-6) << activation_name(activation);
   }
 }
 
 TEST_P(BackendOps, AddAndAddRepeatedAreExact) {
-  const std::vector<float> y = random_values(600, 12), x = random_values(600, 13),
-                           table = random_values(150, 14);
+  const std::vector<float> y = random_normal_values(600, 12), x = random_normal_values(600, 13),
+                           table = random_normal_values(150, 14);
   DeviceBuffer dy = to_device(y);
   const DeviceBuffer dx = to_device(x), dt = to_device(table);
   backend_->add(dy.f32(), dx.f32(), 600);
@@ -163,19 +148,19 @@ TEST_P(BackendOps, AttentionMatchesReference) {
     shape.causal = causal;
     shape.scale = 1.0f / std::sqrt(8.0f);
     const std::int64_t rows = shape.n_seq * shape.seq_len, d = shape.n_heads * shape.head_dim;
-    const std::vector<float> qkv = random_values(rows * 3 * d, 15);
+    const std::vector<float> qkv = random_normal_values(rows * 3 * d, 15);
     std::vector<float> expected(rows * d);
     multi_head_attention(qkv.data(), shape, expected.data());
     const DeviceBuffer dqkv = to_device(qkv);
     DeviceBuffer dout(*backend_, rows * d * sizeof(float));
     backend_->attention(dqkv.f32(), shape, dout.f32());
-    EXPECT_LE(max_abs(to_host(dout, rows * d), expected), 1e-5) << "causal " << causal;
+    EXPECT_LE(max_abs_diff(to_host(dout, rows * d), expected), 1e-5) << "causal " << causal;
   }
 }
 
 TEST_P(BackendOps, GatherRowsCopiesTheNamedRows) {
   const std::int64_t d = 5;
-  const std::vector<float> x = random_values(10 * d, 16);
+  const std::vector<float> x = random_normal_values(10 * d, 16);
   const std::vector<std::int64_t> rows = {7, 0, 7, 9};
   const DeviceBuffer dx = to_device(x);
   DeviceBuffer dout(*backend_, rows.size() * d * sizeof(float));

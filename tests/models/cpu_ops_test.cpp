@@ -3,11 +3,11 @@
 
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/cpu/vec_math.hpp"
+#include "test_util.hpp"
 #include "vlbench/core/dtype.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/core/thread_pool.hpp"
@@ -17,13 +17,7 @@
 namespace vlbench {
 namespace {
 
-std::vector<float> random_values(std::size_t n, unsigned seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> values(n);
-  for (float& v : values) v = normal(rng);
-  return values;
-}
+using testing::random_normal_values;
 
 TEST(CpuOps, LayerNormHandComputed) {
   // Row [1, 2, 3, 4]: mean 2.5, biased variance 1.25.
@@ -41,9 +35,9 @@ TEST(CpuOps, LayerNormHandComputed) {
 
 TEST(CpuOps, LayerNormMatchesFloat64AndIgnoresThreads) {
   const std::int64_t rows = 300, d = 96;
-  std::vector<float> x = random_values(rows * d, 1, 3.0f);
+  std::vector<float> x = random_normal_values(rows * d, 1, 3.0f);
   for (float& v : x) v += 50.0f;  // a large mean: the two-pass variance must not cancel
-  const std::vector<float> gamma = random_values(d, 2), beta = random_values(d, 3);
+  const std::vector<float> gamma = random_normal_values(d, 2), beta = random_normal_values(d, 3);
   std::vector<float> y(x.size()), y_pool(x.size());
   layer_norm(x.data(), rows, d, gamma.data(), beta.data(), 1e-5f, y.data());
   ThreadPool pool(2);
@@ -113,8 +107,9 @@ TEST(CpuOps, SoftmaxHandComputed) {
 
 TEST(CpuOps, LinearIsXTimesWeightTransposedPlusBias) {
   const std::int64_t rows = 5, in = 7, out = 3;
-  const std::vector<float> x = random_values(rows * in, 4), w = random_values(out * in, 5);
-  const std::vector<float> b = random_values(out, 6);
+  const std::vector<float> x = random_normal_values(rows * in, 4),
+                           w = random_normal_values(out * in, 5);
+  const std::vector<float> b = random_normal_values(out, 6);
   std::vector<float> y(rows * out);
   const auto gemm = make_gemm(default_gemm_backend());
   linear(*gemm, x.data(), rows, in, w.data(), out, b.data(), y.data());
@@ -156,10 +151,10 @@ TEST(CpuOps, Bf16LinearRoundsInputsToNearestEven) {
 TEST(CpuOps, Bf16LinearMatchesFloat64OfRoundedValues) {
   if (!bf16_linear_available()) GTEST_SKIP() << "built without oneDNN: no bf16 linear";
   const std::int64_t in = 300, out = 70;
-  const std::vector<float> w = random_values(out * in, 7), b = random_values(out, 8);
+  const std::vector<float> w = random_normal_values(out * in, 7), b = random_normal_values(out, 8);
   ThreadPool pool(2);
   for (const std::int64_t rows : {1, 37, 200}) {
-    const std::vector<float> x = random_values(rows * in, 9 + static_cast<unsigned>(rows));
+    const std::vector<float> x = random_normal_values(rows * in, 9 + static_cast<unsigned>(rows));
     for (const bool with_bias : {true, false}) {
       LinearBf16 layer(w.data(), out, in, with_bias ? b.data() : nullptr);
       for (const int threads : {1, 2}) {
@@ -225,7 +220,8 @@ TEST(CpuOps, MultiHeadAttentionMatchesFloat64) {
     shape.causal = causal;
     shape.scale = 1.0f / std::sqrt(8.0f);
     const std::int64_t d = shape.n_heads * shape.head_dim;
-    const std::vector<float> qkv = random_values(shape.n_seq * shape.seq_len * 3 * d, 7, 2.0f);
+    const std::vector<float> qkv =
+        random_normal_values(shape.n_seq * shape.seq_len * 3 * d, 7, 2.0f);
     std::vector<float> out(shape.n_seq * shape.seq_len * d), out_pool(out.size());
     multi_head_attention(qkv.data(), shape, out.data());
     ThreadPool pool(2);
