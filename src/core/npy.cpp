@@ -258,6 +258,38 @@ std::int64_t NpyArray::numel() const {
   return n;
 }
 
+namespace {
+
+// NumPy writes a transposed (column-major) array with 'fortran_order': True. Copies it into an
+// owned C-order buffer: element (i0, ..., in) sits at sum(i_k * fortran_stride_k).
+void to_c_order(NpyArray& array) {
+  const std::size_t rank = array.shape.size();
+  const std::size_t element = dtype_size(array.dtype);
+  std::vector<std::int64_t> strides(rank);  // Fortran strides, in elements
+  std::int64_t stride = 1;
+  for (std::size_t k = 0; k < rank; ++k) {
+    strides[k] = stride;
+    stride *= array.shape[k];
+  }
+  const auto n = static_cast<std::size_t>(array.numel());
+  array.owned.resize(n * element);
+  std::vector<std::int64_t> index(rank, 0);
+  std::int64_t source = 0;
+  for (std::size_t c = 0; c < n; ++c) {
+    std::memcpy(array.owned.data() + c * element,
+                array.data + static_cast<std::size_t>(source) * element, element);
+    for (std::size_t k = rank; k-- > 0;) {  // odometer over the C-order index
+      source += strides[k];
+      if (++index[k] < array.shape[k]) break;
+      source -= strides[k] * array.shape[k];
+      index[k] = 0;
+    }
+  }
+  array.data = array.owned.data();
+}
+
+}  // namespace
+
 NpyArray read_npy(const std::filesystem::path& path) {
   NpyArray array;
   array.file = MappedFile(path);
@@ -309,9 +341,6 @@ NpyArray read_npy(const std::filesystem::path& path) {
   if (fortran_order->kind != PyValue::Kind::boolean) {
     fail("{}: 'fortran_order' must be True or False", name);
   }
-  if (fortran_order->flag) {
-    fail("{}: Fortran-order arrays are not supported; save with np.ascontiguousarray", name);
-  }
   if (shape->kind != PyValue::Kind::sequence) fail("{}: 'shape' must be a tuple", name);
   for (const PyValue& dim : shape->items) {
     if (dim.kind != PyValue::Kind::integer || dim.integer < 0) {
@@ -333,6 +362,7 @@ NpyArray read_npy(const std::filesystem::path& path) {
          static_cast<std::uint64_t>(*needed) > available ? " (truncated)" : "");
   }
   array.data = bytes + data_offset;
+  if (fortran_order->flag && array.shape.size() > 1) to_c_order(array);
   return array;
 }
 

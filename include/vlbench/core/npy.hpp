@@ -18,8 +18,9 @@ namespace vlbench {
 struct NpyArray {
   DType dtype = DType::f32;
   std::vector<std::int64_t> shape;  // empty for a 0-d array
-  const std::byte* data = nullptr;  // points into `file`, C order, little endian
-  MappedFile file;
+  const std::byte* data = nullptr;  // C order, little endian: into `file`, or into `owned`
+  MappedFile file;                  // for a Fortran-order file, transposed into C order
+  std::vector<std::byte> owned;
 
   std::int64_t numel() const;
 };
