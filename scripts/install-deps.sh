@@ -12,6 +12,7 @@ packages=(
   libfmt-dev           # formatting
   libssl-dev           # SHA-256 (libcrypto)
   libicu-dev           # Unicode normalization, case mapping and regex (tokenizers)
+  libsentencepiece-dev # SentencePiece (SigLIP tokenizer)
   libjpeg62-turbo-dev  # JPEG decoding (libjpeg-turbo)
   libpng-dev           # PNG decoding
   libzip-dev           # pytorch_model.bin (PyTorch's zip checkpoints)

@@ -1,6 +1,5 @@
 #include "text/clip_text.hpp"
 
-#include <unicode/locid.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
@@ -8,6 +7,7 @@
 #include <algorithm>
 
 #include "text/html_unescape.hpp"
+#include "text/unicode.hpp"
 #include "vlbench/core/error.hpp"
 
 namespace vlbench::text {
@@ -59,21 +59,6 @@ std::u32string collapse_whitespace(std::u32string_view s) {
   return out;
 }
 
-// Python's str.lower(): full lowercase mappings and the final-sigma rule, no locale; ICU's
-// root-locale lower-casing is the same mapping.
-std::u32string lower(std::u32string_view s) {
-  if (std::all_of(s.begin(), s.end(), [](char32_t c) { return c < 0x80; })) {
-    std::u32string out(s);
-    for (char32_t& c : out) {
-      if (c >= U'A' && c <= U'Z') c += U'a' - U'A';
-    }
-    return out;
-  }
-  icu::UnicodeString u = to_icu(s);
-  u.toLower(icu::Locale::getRoot());
-  return from_icu(u);
-}
-
 enum class CharClass { kLetter, kNumber, kOther, kNone };
 
 // What the pattern's classes match, as Python `regex` decides with IGNORECASE: \s is the
@@ -117,7 +102,7 @@ bool is_python_space(char32_t c) {
 std::u32string clip_clean_text(std::u32string_view text) {
   std::u32string s = nfc(text);
   if (s.find(U'&') != std::u32string::npos) s = html_unescape(html_unescape(s));
-  return lower(collapse_whitespace(s));
+  return lower_python(collapse_whitespace(s));
 }
 
 std::vector<std::u32string_view> clip_pretokenize(std::u32string_view text) {

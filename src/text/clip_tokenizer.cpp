@@ -1,16 +1,15 @@
 #include "vlbench/text/clip_tokenizer.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <unordered_map>
 
 #include "text/byte_pair_encoder.hpp"
 #include "text/clip_text.hpp"
+#include "text/json_file.hpp"
 #include "text/utf8.hpp"
 #include "vlbench/core/error.hpp"
 
@@ -28,26 +27,6 @@ constexpr std::size_t kMaxCachedWords = std::size_t{1} << 20;
 
 constexpr std::string_view kBos = "<|startoftext|>";
 constexpr std::string_view kEos = "<|endoftext|>";
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open for reading", path.string());
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) fail("{}: read error", path.string());
-  return std::move(buffer).str();
-}
-
-json parse_json(const std::string& text, const fs::path& path) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.byte: 1-based offset of the byte where parsing failed.
-    const auto end = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(end), '\n');
-    fail("{}:{}: malformed JSON ({})", path.string(), line, e.what());
-  }
-}
 
 // vocab: {"token": id, ...} -> encoder entries; returns one more than the largest id.
 std::int64_t add_vocab(const json& vocab, const std::string& where,
@@ -189,13 +168,14 @@ ClipTokenizer ClipTokenizer::from_directory(const fs::path& dir) {
   if (has_vocab && has_merges) {
     vocab_source = vocab_path.string();
     impl = std::make_unique<Impl>(vocab_path.string() + " + merges.txt");
-    impl->vocab_size = add_vocab(parse_json(read_file(vocab_path), vocab_path), vocab_path.string(),
-                                 impl->encoder);
-    add_merges_txt(read_file(merges_path), merges_path, impl->encoder);
+    impl->vocab_size =
+        add_vocab(text::parse_json_text(text::read_text_file(vocab_path), vocab_path),
+                  vocab_path.string(), impl->encoder);
+    add_merges_txt(text::read_text_file(merges_path), merges_path, impl->encoder);
   } else if (fs::is_regular_file(tokenizer_path)) {
     vocab_source = tokenizer_path.string() + ": model.vocab";
     impl = std::make_unique<Impl>(tokenizer_path.string());
-    const json doc = parse_json(read_file(tokenizer_path), tokenizer_path);
+    const json doc = text::parse_json_text(text::read_text_file(tokenizer_path), tokenizer_path);
     const std::string where = tokenizer_path.string() + ": model";
     if (!doc.is_object() || !doc.contains("model") || !doc["model"].is_object()) {
       fail("{}: expected an object with a \"model\" object", tokenizer_path.string());

@@ -1,0 +1,60 @@
+// A Hugging Face tokenizer.json, run the way the Rust `tokenizers` library runs it (what
+// transformers' "fast" tokenizers call), for one text at a time:
+//   1. added tokens ("added_tokens") split out of the text: leftmost-longest match, those with
+//      normalized=false in the raw text first, the others in the normalised remainder;
+//      lstrip / rstrip swallow the whitespace beside the token, single_word matches only where
+//      no word character touches it;
+//   2. normalizer on each remaining piece: Replace (String or Regex pattern), Lowercase (per
+//      character), NFC / NFD / NFKC / NFKD, Prepend, Strip, StripAccents, Sequence, or null;
+//   3. pre_tokenizer: Metaspace, Whitespace, WhitespaceSplit, Split, Sequence, or null;
+//   4. model: BPE (vocab, merges as "a b" strings or ["a", "b"] pairs, unk_token, fuse_unk,
+//      byte_fallback to <0xNN> tokens, continuing_subword_prefix, end_of_word_suffix,
+//      ignore_merges; dropout must be null);
+//   5. truncation (see encode), then post_processor: TemplateProcessing (single-sequence
+//      template), BertProcessing, RobertaProcessing, or null.
+// The file's own "truncation" and "padding" are ignored (transformers overrides them on every
+// call); "decoder" is not read. Anything else is an Error naming the file and the JSON path,
+// e.g. "<dir>/tokenizer.json: normalizer.normalizers[1].type: unsupported 'Precompiled' ...".
+// Regex patterns are compiled with ICU (`tokenizers` uses Oniguruma; ordinary patterns agree).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace vlbench {
+
+class HfTokenizer {
+ public:
+  // Errors name the file: missing or unreadable file, malformed JSON (with the line), "version"
+  // other than "1.0", unsupported or malformed components (with the JSON path), merges whose
+  // tokens are not in the vocabulary.
+  static HfTokenizer from_file(const std::filesystem::path& tokenizer_json);
+
+  HfTokenizer(HfTokenizer&&) noexcept;
+  HfTokenizer& operator=(HfTokenizer&&) noexcept;
+  ~HfTokenizer();
+
+  // Token ids of one UTF-8 text, special tokens of the post-processor included, not padded.
+  // max_length > 0 truncates as transformers' fast tokenizer with truncation=True,
+  // max_length=N: the ids before post-processing are cut to N minus the post-processor's added
+  // tokens, so the result has at most N ids and e.g. a template's trailing <eos> stays last
+  // (an Error when N is below that count). max_length == 0: no truncation. Negative: Error.
+  // Invalid UTF-8 is an Error. Safe to call from several threads at once.
+  std::vector<std::int32_t> encode(std::string_view text, int max_length) const;
+
+  // The id of an added token or vocabulary entry.
+  std::optional<std::int32_t> token_to_id(std::string_view token) const;
+  // 1 + the largest id of the vocabulary and the added tokens.
+  std::int64_t vocab_size() const;
+
+ private:
+  struct Impl;
+  explicit HfTokenizer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vlbench

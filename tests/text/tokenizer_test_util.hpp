@@ -1,0 +1,71 @@
+// Helpers shared by the SigLIP / Hugging Face tokenizer tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "vlbench/core/npy.hpp"
+
+namespace vlbench::testing {
+
+using Ids = std::vector<std::int32_t>;
+
+inline std::filesystem::path shared_fixture(const std::string& name) {
+  return std::filesystem::path(VLBENCH_SHARED_FIXTURES) / name;
+}
+
+// The rows of a 2-d int64 .npy (e.g. golden/text_input_ids.npy, [n_texts, 64]).
+inline std::vector<Ids> read_i64_rows(const std::filesystem::path& path) {
+  const NpyArray array = read_npy(path);
+  EXPECT_EQ(array.dtype, DType::i64) << path;
+  EXPECT_EQ(array.shape.size(), 2u) << path;
+  std::vector<Ids> rows;
+  if (array.dtype != DType::i64 || array.shape.size() != 2) return rows;
+  for (std::int64_t r = 0; r < array.shape[0]; ++r) {
+    Ids row;
+    for (std::int64_t c = 0; c < array.shape[1]; ++c) {
+      std::int64_t id = 0;
+      std::memcpy(&id, array.data + (r * array.shape[1] + c) * sizeof(id), sizeof(id));
+      row.push_back(static_cast<std::int32_t>(id));
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// One JSON object per line.
+inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& path) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+  }
+  return lines;
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  return nlohmann::json::parse(in);
+}
+
+// A printable form of a text for failure messages (JSON-escaped).
+inline std::string shown(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+}
+
+inline Ids padded(Ids ids, std::size_t length, std::int32_t pad) {
+  ids.resize(std::max(ids.size(), length), pad);
+  return ids;
+}
+
+}  // namespace vlbench::testing
