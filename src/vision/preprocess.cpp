@@ -1,16 +1,19 @@
 // Hugging Face image-processor preprocessing (CLIPImageProcessor / SiglipImageProcessor with
 // Pillow), in transformers' order and arithmetic:
-//   resize (Pillow bicubic on uint8) -> center crop (zero padding when the image is smaller)
-//   -> rescale: float32(x) * float32(rescale_factor) -> normalize: (x - mean) / std, all in
-//   float32 with mean and std rounded to float32 first (numpy arrays of the image's dtype).
-// This float32 order reproduces the fixture goldens bit for bit; rescaling in float64 first
-// (newer transformers) differs by at most 1 ulp (4.8e-7) on some values.
+//   resize (Pillow, the config's filter, on uint8) -> center crop (zero padding when the image
+//   is smaller) -> rescale -> normalize: (x - mean) / std in float32 with mean and std rounded
+//   to float32 first (numpy arrays of the image's dtype).
+// Rescaling is float32(x) * float32(rescale_factor) in float32 for CLIP and
+// float32(x * rescale_factor in float64) for SigLIP (config.rescale_in_float64): each
+// reproduces its fixture goldens bit for bit, and the other order differs by 1 ulp (up to
+// 4.8e-7 after CLIP's normalisation) on some values.
 #include <vlbench/core/error.hpp>
 #include <vlbench/vision/image.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <limits>
 #include <string>
 
 namespace vlbench {
@@ -104,6 +107,7 @@ PreprocessConfig read_preprocess_config(const std::filesystem::path& dir) {
   config.do_center_crop = get_bool(j, "do_center_crop", !siglip, file);
   config.do_rescale = get_bool(j, "do_rescale", true, file);
   config.do_normalize = get_bool(j, "do_normalize", true, file);
+  config.rescale_in_float64 = siglip;
   get_bool(j, "do_convert_rgb", true, file);  // always RGB: decode_image converts
   for (int c = 0; c < 3; ++c) {
     config.mean[c] = siglip ? 0.5 : kClipMean[c];
@@ -121,10 +125,16 @@ PreprocessConfig read_preprocess_config(const std::filesystem::path& dir) {
     config.rescale_factor = j["rescale_factor"].get<double>();
   }
   if (j.contains("resample") && !j["resample"].is_null()) {
-    if (!j["resample"].is_number_integer() || j["resample"].get<long long>() != 3) {
-      fail("{}: field resample: only 3 (PIL bicubic) is supported, got {}", file,
-           j["resample"].dump());
+    // Range-checked as long long first: a huge value must not wrap into a valid int code.
+    const json& r = j["resample"];
+    const long long code = r.is_number_integer() ? r.get<long long>() : -1;
+    const bool known = code >= 0 && code <= std::numeric_limits<int>::max() &&
+                       pil_resample_name(static_cast<int>(code)) != nullptr;
+    if (!known) {
+      fail("{}: field resample: expected a PIL resample code, {}, got {}", file,
+           kSupportedPilResamples, r.dump());
     }
+    config.resample = static_cast<int>(code);
   }
 
   // size: {"shortest_edge": n} | {"height": h, "width": w} | n (shortest edge for CLIP, a
@@ -176,8 +186,9 @@ PreprocessConfig read_preprocess_config(const std::filesystem::path& dir) {
 }
 
 void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* out) {
-  if (config.do_resize && config.resample != 3) {
-    fail("preprocess config: resample {} is not supported (only 3, PIL bicubic)", config.resample);
+  if (config.do_resize && pil_resample_name(config.resample) == nullptr) {
+    fail("preprocess config: resample {} is not supported; expected {}", config.resample,
+         kSupportedPilResamples);
   }
   const int out_h = config.output_height();
   const int out_w = config.output_width();
@@ -207,7 +218,7 @@ void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* o
     } else {
       fail("preprocess config: do_resize without size.shortest_edge or size.height/width");
     }
-    resized_storage = resize_bicubic(image, new_w, new_h);
+    resized_storage = resize(image, new_w, new_h, config.resample);
     src = &resized_storage;
   }
 
@@ -225,10 +236,13 @@ void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* o
     div[c] = config.do_normalize ? static_cast<float>(config.std[c]) : 1.0f;
   }
   const double rescale = config.do_rescale ? config.rescale_factor : 1.0;
-  // float32(v) * float32(rescale) in float32 for the 256 byte values, computed once.
+  // The rescaled value of each of the 256 bytes, computed once.
   const float rescale32 = static_cast<float>(rescale);
   float table[256];
-  for (int v = 0; v < 256; ++v) table[v] = static_cast<float>(v) * rescale32;
+  for (int v = 0; v < 256; ++v) {
+    table[v] = config.rescale_in_float64 ? static_cast<float>(v * rescale)
+                                         : static_cast<float>(v) * rescale32;
+  }
 
   const std::size_t plane = static_cast<std::size_t>(out_h) * out_w;
   for (int y = 0; y < out_h; ++y) {

@@ -1,15 +1,19 @@
-// Preprocessing against Hugging Face CLIPImageProcessor + Pillow goldens, and the config reader.
+// Preprocessing against Hugging Face CLIPImageProcessor / SiglipImageProcessor + Pillow goldens
+// (bicubic and bilinear), and the config reader.
 #include <vlbench/core/error.hpp>
 #include <vlbench/core/npy.hpp>
 #include <vlbench/vision/image.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -40,11 +44,13 @@ PreprocessConfig clip_config(int size) {
   return config;
 }
 
-// Preprocesses the 8 fixture images and compares with golden [8, 3, size, size] float32.
-void compare_with_golden(const fs::path& golden_path, const PreprocessConfig& config) {
+// Preprocesses the 8 images `names` of `dir` and compares with golden [8, 3, H, W] float32.
+void compare_with_golden(const fs::path& golden_path, const PreprocessConfig& config,
+                         const fs::path& dir, const std::vector<std::string>& names) {
   const NpyArray golden = read_npy(golden_path);
   const int h = config.output_height();
   const int w = config.output_width();
+  ASSERT_EQ(names.size(), 8u);
   ASSERT_EQ(golden.dtype, DType::f32);
   ASSERT_EQ(golden.shape, (std::vector<std::int64_t>{8, 3, h, w}));
   const auto* expected = reinterpret_cast<const float*>(golden.data);
@@ -53,7 +59,7 @@ void compare_with_golden(const fs::path& golden_path, const PreprocessConfig& co
   double max_error = 0.0;
   std::size_t close = 0;
   for (int i = 0; i < 8; ++i) {
-    const ImageRgb8 image = decode_image(test_data(std::string("vision/images/") + kImages[i]));
+    const ImageRgb8 image = decode_image(dir / names[i]);
     preprocess(image, config, got.data());
     double image_max = 0.0;
     for (std::size_t k = 0; k < per_image; ++k) {
@@ -61,7 +67,7 @@ void compare_with_golden(const fs::path& golden_path, const PreprocessConfig& co
       image_max = std::max(image_max, e);
       close += e <= 1e-5;
     }
-    std::printf("  %s: max abs error %.3g\n", kImages[i], image_max);
+    std::printf("  %s: max abs error %.3g\n", names[i].c_str(), image_max);
     max_error = std::max(max_error, image_max);
   }
   const double fraction = static_cast<double>(close) / (8.0 * per_image);
@@ -72,6 +78,101 @@ void compare_with_golden(const fs::path& golden_path, const PreprocessConfig& co
   EXPECT_EQ(max_error, 0.0);
   // One uint8 step after normalisation: 1 / 255 / min(std) = 0.0151.
   EXPECT_LE(max_error, 1.0 / 255.0 / 0.26130258 + 1e-6);
+}
+
+void compare_with_golden(const fs::path& golden_path, const PreprocessConfig& config) {
+  compare_with_golden(golden_path, config, test_data("vision/images"),
+                      std::vector<std::string>(std::begin(kImages), std::end(kImages)));
+}
+
+// The shared images in sorted file-name order, as the SigLIP fixtures' manifests list them.
+std::vector<std::string> sorted_shared_images(const fs::path& manifest_path) {
+  const fs::path dir = fs::path(VLBENCH_SHARED_FIXTURES) / "images";
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  std::ifstream in(manifest_path);
+  EXPECT_TRUE(in.good()) << manifest_path;
+  EXPECT_EQ(nlohmann::json::parse(in)["images"].get<std::vector<std::string>>(), names);
+  return names;
+}
+
+// A SigLIP checkpoint of ../shared/fixtures: its own preprocessor_config.json (filter
+// included) and images, against its golden/pixel_values.npy.
+void compare_with_shared_checkpoint(const std::string& name, int resample, int size) {
+  const fs::path dir = fs::path(VLBENCH_SHARED_FIXTURES) / name;
+  if (!fs::exists(dir / "golden/pixel_values.npy")) {
+    GTEST_SKIP() << "no shared fixture at " << dir;
+  }
+  const PreprocessConfig config = read_preprocess_config(dir);
+  EXPECT_EQ(config.resample, resample);
+  EXPECT_TRUE(config.rescale_in_float64);
+  EXPECT_FALSE(config.do_center_crop);
+  ASSERT_EQ(config.output_height(), size);
+  ASSERT_EQ(config.output_width(), size);
+  compare_with_golden(dir / "golden/pixel_values.npy", config,
+                      fs::path(VLBENCH_SHARED_FIXTURES) / "images",
+                      sorted_shared_images(dir / "golden/manifest.json"));
+}
+
+TEST(Preprocess, MatchesSiglipBicubicGolden40) {
+  compare_with_shared_checkpoint("siglip-tiny", kPilBicubic, 40);
+}
+
+TEST(Preprocess, MatchesSiglip2BilinearGolden48) {
+  compare_with_shared_checkpoint("siglip2-tiny", kPilBilinear, 48);
+}
+
+// Byte 3 rescaled by 1/255: 3 * 0.00392156862745098 in float64 rounds to float32 0.011764706,
+// float32(3) * float32(1/255) in float32 to the next float up. The SigLIP goldens need the first,
+// the CLIP goldens the second.
+TEST(Preprocess, RescaleOrderFollowsTheConfig) {
+  ImageRgb8 image{1, 1, {3, 6, 255}};
+  PreprocessConfig config;
+  config.do_resize = false;
+  config.do_center_crop = true;
+  config.crop_height = config.crop_width = 1;
+  config.do_normalize = false;
+  config.rescale_factor = 0.00392156862745098;
+  float out[3];
+  for (bool float64 : {false, true}) {
+    config.rescale_in_float64 = float64;
+    preprocess(image, config, out);
+    for (int c = 0; c < 3; ++c) {
+      const int v = image.rgb[c];
+      const float expected =
+          float64 ? static_cast<float>(v * config.rescale_factor)
+                  : static_cast<float>(v) * static_cast<float>(config.rescale_factor);
+      EXPECT_EQ(out[c], expected) << v << (float64 ? " float64" : " float32");
+    }
+  }
+  EXPECT_NE(static_cast<float>(3 * 0.00392156862745098),
+            3.0f * static_cast<float>(0.00392156862745098));
+}
+
+// The filter reaches the resize: the bilinear golden is not the bicubic result.
+TEST(Preprocess, UsesTheConfiguredFilter) {
+  ImageRgb8 image{10, 7, std::vector<std::uint8_t>(10 * 7 * 3)};
+  for (std::size_t i = 0; i < image.rgb.size(); ++i) image.rgb[i] = (i * 37) % 256;
+  PreprocessConfig config;
+  config.resize_height = 9;
+  config.resize_width = 4;
+  config.do_rescale = false;
+  config.do_normalize = false;
+  std::vector<float> out(3 * 9 * 4);
+  for (int code = 0; code <= 5; ++code) {
+    config.resample = code;
+    preprocess(image, config, out.data());
+    const ImageRgb8 resized = resize(image, 4, 9, code);
+    for (int c = 0; c < 3; ++c) {
+      for (int p = 0; p < 36; ++p) {
+        ASSERT_EQ(out[c * 36 + p], resized.rgb[p * 3 + c]) << pil_resample_name(code);
+      }
+    }
+  }
+  EXPECT_NE(resize(image, 4, 9, kPilBilinear).rgb, resize(image, 4, 9, kPilBicubic).rgb);
 }
 
 TEST(Preprocess, MatchesClipGolden224) {
@@ -177,6 +278,7 @@ TEST(PreprocessConfig, ReadsTinyCheckpointConfig) {
   EXPECT_EQ(c.mean[1], 0.4578275);
   EXPECT_EQ(c.std[2], 0.27577711);
   EXPECT_EQ(c.resample, 3);
+  EXPECT_FALSE(c.rescale_in_float64);
 }
 
 TEST(PreprocessConfig, DefaultsFollowTheProcessorClass) {
@@ -197,6 +299,7 @@ TEST(PreprocessConfig, DefaultsFollowTheProcessorClass) {
   EXPECT_EQ(c.output_width(), 256);
   EXPECT_EQ(c.mean[2], 0.5);
   EXPECT_EQ(c.std[0], 0.5);
+  EXPECT_TRUE(c.rescale_in_float64);
   // Old CLIPFeatureExtractor files: integer size (shortest edge) and crop_size.
   write_text(dir / "preprocessor_config.json",
              R"({"feature_extractor_type": "CLIPFeatureExtractor", "size": 336,
@@ -206,6 +309,18 @@ TEST(PreprocessConfig, DefaultsFollowTheProcessorClass) {
   EXPECT_EQ(c.crop_height, 300);
   EXPECT_EQ(c.crop_width, 300);
   EXPECT_EQ(c.mean[1], 0.25);
+}
+
+TEST(PreprocessConfig, ReadsEverySupportedResampleCode) {
+  TempDir dir;
+  for (int code = 0; code <= 5; ++code) {
+    write_text(dir / "preprocessor_config.json", "{\"resample\": " + std::to_string(code) + "}");
+    EXPECT_EQ(read_preprocess_config(dir.path()).resample, code);
+  }
+  write_text(dir / "preprocessor_config.json", R"({"resample": null})");
+  EXPECT_EQ(read_preprocess_config(dir.path()).resample, kPilBicubic);
+  write_text(dir / "preprocessor_config.json", "{}");
+  EXPECT_EQ(read_preprocess_config(dir.path()).resample, kPilBicubic);
 }
 
 void expect_config_error(const std::string& json, const std::string& needle) {
@@ -222,8 +337,13 @@ void expect_config_error(const std::string& json, const std::string& needle) {
 }
 
 TEST(PreprocessConfig, ErrorsNameTheFileAndField) {
-  expect_config_error(R"({"resample": 2})", "resample");
-  expect_config_error(R"({"resample": 2})", "got 2");
+  expect_config_error(R"({"resample": 6})", "field resample");
+  expect_config_error(R"({"resample": 6})", "got 6");
+  expect_config_error(R"({"resample": 6})", "2 (BILINEAR)");
+  expect_config_error(R"({"resample": -1})", "got -1");
+  expect_config_error(R"({"resample": 2.0})", "resample");
+  expect_config_error(R"({"resample": "bilinear"})", "resample");
+  expect_config_error(R"({"resample": 4294967298})", "resample");
   expect_config_error(R"({"size": {"shortest_edge": 0}})", "size.shortest_edge");
   expect_config_error(R"({"size": {"longest_edge": 5}})", "size");
   expect_config_error(R"({"crop_size": {"height": 5}})", "crop_size.width");
@@ -248,8 +368,9 @@ TEST(Preprocess, RejectsUnsupportedResampleAndImageDependentSizes) {
   ImageRgb8 image{2, 2, std::vector<std::uint8_t>(12, 7)};
   std::vector<float> out(3 * 4 * 4);
   PreprocessConfig config = clip_config(4);
-  config.resample = 2;
-  EXPECT_THROW(preprocess(image, config, out.data()), Error);
+  config.resample = 6;
+  testing::expect_error([&] { preprocess(image, config, out.data()); },
+                        {"resample 6", "3 (BICUBIC)"});
   PreprocessConfig open_ended;
   open_ended.shortest_edge = 4;
   EXPECT_THROW(open_ended.output_height(), Error);

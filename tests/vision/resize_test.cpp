@@ -1,4 +1,4 @@
-// Pillow bicubic resampling on tiny images with hand-computed results.
+// Pillow resampling on tiny images with hand-computed results, and the argument checks.
 #include <vlbench/core/error.hpp>
 #include <vlbench/vision/image.hpp>
 
@@ -7,6 +7,8 @@
 #include <array>
 #include <cstdio>
 #include <vector>
+
+#include "test_util.hpp"
 
 namespace vlbench {
 namespace {
@@ -94,12 +96,82 @@ TEST(Resize, SameSizeIsACopy) {
   EXPECT_EQ(resize_bicubic(image, 2, 2).rgb, image.rgb);
 }
 
+// Bilinear (support 1) upscaling [10, 200] to 4: centers 0.25, 0.75, 1.25, 1.75. Output 0
+// reads only pixel 0 (window [int(-0.25), int(1.75)) = [0, 1)) -> 10. Output 1 reads pixels
+// 0..1 at distances 0.25 and 0.75 -> weights 0.75, 0.25: 57.5, and in 22-bit fixed point the
+// half rounds up -> 58. Outputs 2 and 3 mirror: 152.5 -> 153, 200.
+TEST(Resize, BilinearUpscalesByHand) {
+  EXPECT_EQ(red(resize(gray_row({10, 200}), 4, 1, kPilBilinear)),
+            (std::vector<int>{10, 58, 153, 200}));
+  EXPECT_EQ(red(resize(gray_row({10, 200}, true), 1, 4, kPilBilinear)),
+            (std::vector<int>{10, 58, 153, 200}));
+}
+
+// Downscaling [10, 50, 90, 130] to 2 (scale 2, supports doubled). Output 0 (center 1):
+//  - bilinear, window [0, int(3.5)) = 3 pixels at scaled distances 0.25, 0.25, 0.75:
+//    (7.5 + 37.5 + 22.5) / 1.75 = 38.57 -> 39; output 1 mirrors: 177.5 / 1.75 = 101.4 -> 101;
+//  - box (support 0.5 -> 1): window [0, 2), both weights 1: 30 and 110;
+//  - hamming (support 1 -> 2), window [0, 3) at 0.25, 0.25, 0.75: weights 0.779, 0.779,
+//    0.0644: 52.54 / 1.622 = 32.4 -> 32; output 1 mirrors -> 108;
+//  - lanczos (support 3 -> 6), all 4 pixels at 0.25, 0.25, 0.75, 1.25: weights 0.890, 0.890,
+//    0.270, -0.133: 60.44 / 1.917 = 31.5 -> 32; output 1 -> 108 (Pillow gives the same).
+TEST(Resize, EveryFilterDownscalesByHand) {
+  const ImageRgb8 row = gray_row({10, 50, 90, 130});
+  EXPECT_EQ(red(resize(row, 2, 1, kPilBilinear)), (std::vector<int>{39, 101}));
+  EXPECT_EQ(red(resize(row, 2, 1, kPilBox)), (std::vector<int>{30, 110}));
+  EXPECT_EQ(red(resize(row, 2, 1, kPilLanczos)), (std::vector<int>{32, 108}));
+  EXPECT_EQ(red(resize(row, 2, 1, kPilHamming)), (std::vector<int>{32, 108}));
+  EXPECT_EQ(red(resize(row, 2, 1, kPilBicubic)), red(resize_bicubic(row, 2, 1)));
+}
+
+// NEAREST 2 -> 7: step 2/7 accumulated from 1/7. Output 3 sits at 3.5 * 2/7 = 1 exactly, but
+// the running sum Pillow uses is 0.9999999999999999, so it still takes pixel 0.
+TEST(Resize, NearestFollowsPillowsRunningSum) {
+  EXPECT_EQ(red(resize(gray_row({10, 200}), 7, 1, kPilNearest)),
+            (std::vector<int>{10, 10, 10, 10, 200, 200, 200}));
+  EXPECT_EQ(red(resize(gray_row({10, 200}, true), 1, 7, kPilNearest)),
+            (std::vector<int>{10, 10, 10, 10, 200, 200, 200}));
+  // Downscaling 5 -> 2 picks pixels int(1.25) = 1 and int(3.75) = 3.
+  EXPECT_EQ(red(resize(gray_row({0, 1, 2, 3, 4}), 2, 1, kPilNearest)), (std::vector<int>{1, 3}));
+}
+
+TEST(Resize, EveryFilterKeepsConstantImagesAndCopiesSameSize) {
+  ImageRgb8 image{9, 5, {}};
+  for (int i = 0; i < 9 * 5; ++i) image.rgb.insert(image.rgb.end(), {173, 0, 255});
+  ImageRgb8 varied{3, 2, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}};
+  for (int code = 0; code <= 5; ++code) {
+    SCOPED_TRACE(pil_resample_name(code));
+    for (const auto& [w, h] : std::vector<std::array<int, 2>>{{4, 11}, {1, 1}, {30, 2}}) {
+      const ImageRgb8 out = resize(image, w, h, code);
+      for (std::size_t i = 0; i < out.rgb.size(); i += 3) {
+        ASSERT_EQ(out.rgb[i], 173) << w << "x" << h;
+        ASSERT_EQ(out.rgb[i + 1], 0);
+        ASSERT_EQ(out.rgb[i + 2], 255);
+      }
+    }
+    EXPECT_EQ(resize(varied, 3, 2, code).rgb, varied.rgb);
+  }
+}
+
+TEST(Resize, UnknownFilterNamesTheCodeAndTheSupportedOnes) {
+  ImageRgb8 image{2, 2, std::vector<std::uint8_t>(12)};
+  for (int code : {-1, 6, 7}) {
+    testing::expect_error([&] { resize(image, 3, 3, code); },
+                          {"resample code " + std::to_string(code), "0 (NEAREST)", "1 (LANCZOS)",
+                           "2 (BILINEAR)", "3 (BICUBIC)", "4 (BOX)", "5 (HAMMING)"});
+  }
+  EXPECT_EQ(pil_resample_name(2), std::string("BILINEAR"));
+  EXPECT_EQ(pil_resample_name(6), nullptr);
+}
+
 TEST(Resize, RejectsEmptySizes) {
   ImageRgb8 image{2, 2, std::vector<std::uint8_t>(12)};
   EXPECT_THROW(resize_bicubic(image, 0, 3), Error);
   EXPECT_THROW(resize_bicubic(ImageRgb8{}, 3, 3), Error);
   ImageRgb8 short_buffer{2, 2, std::vector<std::uint8_t>(11)};
   EXPECT_THROW(resize_bicubic(short_buffer, 3, 3), Error);
+  EXPECT_THROW(resize(image, 3, -1, kPilNearest), Error);
+  EXPECT_THROW(resize(short_buffer, 3, 3, kPilLanczos), Error);
 }
 
 }  // namespace

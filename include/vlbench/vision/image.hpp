@@ -25,8 +25,32 @@ ImageRgb8 decode_image(const std::filesystem::path& path);
 // The same from bytes in memory; `name` is used in messages.
 ImageRgb8 decode_image_bytes(std::span<const std::uint8_t> bytes, const std::string& name);
 
-// Pillow's Image.resize(size, Image.BICUBIC) (two separable passes, horizontal then vertical,
-// each rounded back to uint8, a = -0.5, support widened by the scale when downscaling).
+// Pillow's resampling filters by their PIL.Image.Resampling codes, the numbers
+// preprocessor_config.json stores in `resample`.
+inline constexpr int kPilNearest = 0;
+inline constexpr int kPilLanczos = 1;
+inline constexpr int kPilBilinear = 2;
+inline constexpr int kPilBicubic = 3;
+inline constexpr int kPilBox = 4;
+inline constexpr int kPilHamming = 5;
+// For error messages: every code resize accepts.
+inline constexpr const char* kSupportedPilResamples =
+    "0 (NEAREST), 1 (LANCZOS), 2 (BILINEAR), 3 (BICUBIC), 4 (BOX) or 5 (HAMMING)";
+// "BICUBIC" and so on for a supported code; nullptr for any other.
+const char* pil_resample_name(int pil_resample);
+
+// Pillow 9.4's Image.resize((width, height), pil_resample) of an RGB image, byte for byte.
+//  - 1 LANCZOS (support 3), 2 BILINEAR (support 1), 3 BICUBIC (a = -0.5, support 2),
+//    4 BOX (support 0.5), 5 HAMMING (support 1): libImaging/Resample.c's two separable
+//    passes, horizontal then vertical, each in 22-bit fixed point and rounded back to uint8,
+//    the support widened by the scale when downscaling (antialiasing).
+//  - 0 NEAREST: no filtering; output pixel i takes source pixel floor(s / 2 + i * s),
+//    s = in / out, the position accumulated in double as Pillow's affine scale does.
+// The same size returns a copy. Errors: an unknown code (naming it and the supported ones),
+// a non-positive output size, an empty or inconsistent image.
+ImageRgb8 resize(const ImageRgb8& image, int width, int height, int pil_resample);
+
+// resize(image, width, height, kPilBicubic): Pillow's default filter for RGB.
 ImageRgb8 resize_bicubic(const ImageRgb8& image, int width, int height);
 
 // preprocessor_config.json of a checkpoint (CLIPImageProcessor, SiglipImageProcessor).
@@ -35,12 +59,17 @@ struct PreprocessConfig {
   std::optional<int> shortest_edge;  // size.shortest_edge: scale so the short side is this
   std::optional<int> resize_height;  // size.height / size.width: exact resize
   std::optional<int> resize_width;
-  int resample = 3;  // PIL resample code; 3 = BICUBIC (the only one supported now)
+  int resample = kPilBicubic;  // PIL resample code given to resize (any it supports)
   bool do_center_crop = false;
   int crop_height = 0;
   int crop_width = 0;
   bool do_rescale = true;
   double rescale_factor = 1.0 / 255.0;
+  // How the reference rescales, which moves some values by 1 ulp: true, transformers'
+  // rescale, float32(uint8 * rescale_factor in float64) — SiglipImageProcessor (the SigLIP,
+  // SigLIP 2 and PaliGemma goldens); false, float32(uint8) * float32(rescale_factor) in
+  // float32 — the CLIPImageProcessor goldens. read_preprocess_config sets it from the class.
+  bool rescale_in_float64 = false;
   bool do_normalize = true;
   double mean[3] = {0, 0, 0};
   double std[3] = {1, 1, 1};
@@ -53,8 +82,9 @@ struct PreprocessConfig {
 // name the file and field.
 PreprocessConfig read_preprocess_config(const std::filesystem::path& dir);
 
-// Resize, center crop, rescale, normalize as CLIPImageProcessor does with Pillow. Writes
-// 3 × output_height × output_width floats (channel-major) to out.
+// Resize (Pillow, config.resample), center crop, rescale, normalize as CLIPImageProcessor /
+// SiglipImageProcessor do. Writes 3 × output_height × output_width floats (channel-major)
+// to out.
 void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* out);
 
 }  // namespace vlbench
