@@ -158,6 +158,27 @@ TEST_P(BackendOps, AttentionMatchesReference) {
   }
 }
 
+TEST_P(BackendOps, PoolingAttentionMatchesReference) {
+  AttentionShape shape;
+  shape.n_seq = 3;
+  shape.seq_len = 25;
+  shape.n_heads = 4;
+  shape.head_dim = 8;
+  shape.scale = 1.0f / std::sqrt(8.0f);
+  const std::int64_t d = shape.n_heads * shape.head_dim;
+  const std::vector<float> kv = random_normal_values(shape.n_seq * shape.seq_len * 2 * d, 17);
+  const std::vector<float> q = random_normal_values(shape.n_seq * d, 18);
+  for (const std::int64_t q_stride : {std::int64_t{0}, d}) {  // shared probe, query per sequence
+    std::vector<float> expected(shape.n_seq * d);
+    pooling_attention(q.data(), q_stride, kv.data(), shape, expected.data());
+    const DeviceBuffer dq = to_device(q), dkv = to_device(kv);
+    DeviceBuffer dout(*backend_, shape.n_seq * d * sizeof(float));
+    backend_->pooling_attention(dq.f32(), q_stride, dkv.f32(), shape, dout.f32());
+    EXPECT_LE(max_abs_diff(to_host(dout, shape.n_seq * d), expected), 1e-5)
+        << "q_stride " << q_stride;
+  }
+}
+
 TEST_P(BackendOps, GatherRowsCopiesTheNamedRows) {
   const std::int64_t d = 5;
   const std::vector<float> x = random_normal_values(10 * d, 16);

@@ -1,6 +1,7 @@
 // The CPU transformer ops (kernels/ops.hpp) against hand-computed values and float64 loops.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -233,6 +234,42 @@ TEST(CpuOps, MultiHeadAttentionMatchesFloat64) {
     }
     if (causal) {  // the first token of a sequence sees only itself: its own v
       for (std::int64_t k = 0; k < d; ++k) EXPECT_FLOAT_EQ(out[k], qkv[2 * d + k]);
+    }
+  }
+}
+
+// The pooled output equals the first token's row of a full attention whose first query is
+// the pooling query (computed in float64).
+TEST(CpuOps, PoolingAttentionMatchesFloat64) {
+  AttentionShape shape;
+  shape.n_seq = 3;
+  shape.seq_len = 13;
+  shape.n_heads = 2;
+  shape.head_dim = 12;
+  shape.scale = 1.0f / std::sqrt(12.0f);
+  const std::int64_t d = shape.n_heads * shape.head_dim, t = shape.seq_len;
+  const std::vector<float> kv = random_normal_values(shape.n_seq * t * 2 * d, 21, 2.0f);
+  const std::vector<float> q = random_normal_values(shape.n_seq * d, 22, 2.0f);
+  for (const std::int64_t q_stride : {std::int64_t{0}, d}) {
+    std::vector<float> qkv(static_cast<std::size_t>(shape.n_seq * t * 3 * d), 0.0f);
+    for (std::int64_t seq = 0; seq < shape.n_seq; ++seq) {
+      for (std::int64_t j = 0; j < t; ++j) {
+        float* row = qkv.data() + (seq * t + j) * 3 * d;
+        std::copy_n(kv.data() + (seq * t + j) * 2 * d, 2 * d, row + d);
+        if (j == 0) std::copy_n(q.data() + seq * q_stride, d, row);
+      }
+    }
+    const std::vector<double> expected = reference_attention(qkv, shape);
+    std::vector<float> out(static_cast<std::size_t>(shape.n_seq * d)), out_pool(out.size());
+    pooling_attention(q.data(), q_stride, kv.data(), shape, out.data());
+    ThreadPool pool(2);
+    pooling_attention(q.data(), q_stride, kv.data(), shape, out_pool.data(), &pool);
+    EXPECT_EQ(out, out_pool);
+    for (std::int64_t seq = 0; seq < shape.n_seq; ++seq) {
+      for (std::int64_t k = 0; k < d; ++k) {
+        ASSERT_NEAR(out[seq * d + k], expected[seq * t * d + k], 1e-5)
+            << "q_stride " << q_stride << " seq " << seq << " dim " << k;
+      }
     }
   }
 }

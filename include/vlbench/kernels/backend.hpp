@@ -114,6 +114,10 @@ class Backend {
   virtual void add_repeated(float* y, const float* x, std::int64_t n, std::int64_t period) = 0;
   // ops.hpp's multi_head_attention: qkv (n_seq · seq_len) × 3d -> out (n_seq · seq_len) × d.
   virtual void attention(const float* qkv, const AttentionShape& shape, float* out) = 0;
+  // ops.hpp's pooling_attention: q n_seq × d (row stride q_stride, 0: shared), kv
+  // (n_seq · seq_len) × 2d [k | v] -> out n_seq × d.
+  virtual void pooling_attention(const float* q, std::int64_t q_stride, const float* kv,
+                                 const AttentionShape& shape, float* out) = 0;
   // out[i, :] = x[rows[i], :] for every i (rows: host indices). x: ? × d, out: rows.size() × d.
   virtual void gather_rows(const float* x, std::int64_t d, std::span<const std::int64_t> rows,
                            float* out) = 0;

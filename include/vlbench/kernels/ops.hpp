@@ -100,4 +100,13 @@ struct AttentionShape {
 void multi_head_attention(const float* qkv, const AttentionShape& shape, float* out,
                           ThreadPool* pool = nullptr);
 
+// Attention pooling: one query per sequence attends over all seq_len tokens of its sequence
+// (SigLIP's MAP head: a learned probe as the single query of a multi-head attention).
+//   out[s]_h = softmax(q[s]_h · k[s]_hᵀ · scale) · v[s]_h
+// q: n_seq rows of d floats, row s at q + s · q_stride (q_stride 0: one query shared by every
+// sequence). kv: (n_seq · seq_len) × (2 · d) rows laid out [k | v]. out: n_seq × d, heads
+// concatenated. shape.causal must be false.
+void pooling_attention(const float* q, std::int64_t q_stride, const float* kv,
+                       const AttentionShape& shape, float* out, ThreadPool* pool = nullptr);
+
 }  // namespace vlbench

@@ -116,4 +116,39 @@ void multi_head_attention(const float* qkv, const AttentionShape& shape, float* 
   });
 }
 
+void pooling_attention(const float* q, std::int64_t q_stride, const float* kv,
+                       const AttentionShape& shape, float* out, ThreadPool* pool) {
+  VLB_ASSERT(shape.n_seq >= 0 && shape.seq_len > 0 && shape.n_heads > 0 && shape.head_dim > 0);
+  VLB_ASSERT(!shape.causal);
+  const std::int64_t t = shape.seq_len;
+  const std::int64_t hd = shape.head_dim;
+  const std::int64_t d_model = shape.n_heads * hd;
+  const std::int64_t ld_kv = 2 * d_model;
+  const std::int64_t n_jobs = shape.n_seq * shape.n_heads;
+  parallel_rows(pool, n_jobs, 4 * t * hd, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<float> probs(static_cast<std::size_t>(t));
+    for (std::int64_t job = begin; job < end; ++job) {
+      const std::int64_t seq = job / shape.n_heads;
+      const std::int64_t head = job % shape.n_heads;
+      const float* query = q + seq * q_stride + head * hd;
+      const float* keys = kv + seq * t * ld_kv + head * hd;
+      const float* values = keys + d_model;
+      for (std::int64_t j = 0; j < t; ++j) {  // q · kᵀ, summed in order over head_dim
+        const float* key = keys + j * ld_kv;
+        float sum = 0.0f;
+        for (std::int64_t i = 0; i < hd; ++i) sum += query[i] * key[i];
+        probs[static_cast<std::size_t>(j)] = sum;
+      }
+      scaled_softmax_row(probs.data(), t, shape.scale);
+      float* o = out + seq * d_model + head * hd;  // probs · v, summed in order over tokens
+      std::fill(o, o + hd, 0.0f);
+      for (std::int64_t j = 0; j < t; ++j) {
+        const float p = probs[static_cast<std::size_t>(j)];
+        const float* value = values + j * ld_kv;
+        for (std::int64_t i = 0; i < hd; ++i) o[i] += p * value[i];
+      }
+    }
+  });
+}
+
 }  // namespace vlbench

@@ -47,7 +47,7 @@ class CpuLinear final : public BackendLinear {
  private:
   std::int64_t in_, out_;
   ComputeType compute_;
-  std::vector<float> weight_, bias_;   // fp32: out × in, out
+  std::vector<float> weight_, bias_;  // fp32: out × in, out
   std::unique_ptr<LinearBf16> bf16_;  // bf16: weights rounded once, bias fused
 };
 
@@ -125,6 +125,10 @@ class CpuBackend final : public Backend {
   }
   void attention(const float* qkv, const AttentionShape& shape, float* out) override {
     multi_head_attention(qkv, shape, out, &pool_);
+  }
+  void pooling_attention(const float* q, std::int64_t q_stride, const float* kv,
+                         const AttentionShape& shape, float* out) override {
+    vlbench::pooling_attention(q, q_stride, kv, shape, out, &pool_);
   }
   void gather_rows(const float* x, std::int64_t d, std::span<const std::int64_t> rows,
                    float* out) override {
