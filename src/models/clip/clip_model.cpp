@@ -6,6 +6,7 @@
 #include <set>
 
 #include "models/encoder.hpp"
+#include "models/patches.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/kernels/backend.hpp"
 #include "vlbench/models/checkpoint.hpp"
@@ -43,10 +44,10 @@ struct ClipModel::Impl {
 
   // Text tower. Embedding tables stay on the host, where captions are assembled.
   EncoderWeights text_encoder;
-  std::vector<float> token_embedding;               // [vocab, d_text] (host)
-  std::vector<float> text_positions;                // [max_positions, d_text] (host)
-  DeviceBuffer final_ln_weight, final_ln_bias;      // [d_text]
-  std::unique_ptr<BackendLinear> text_projection;   // [projection_dim, d_text], no bias
+  std::vector<float> token_embedding;              // [vocab, d_text] (host)
+  std::vector<float> text_positions;               // [max_positions, d_text] (host)
+  DeviceBuffer final_ln_weight, final_ln_bias;     // [d_text]
+  std::unique_ptr<BackendLinear> text_projection;  // [projection_dim, d_text], no bias
 
   // Vision tower.
   EncoderWeights vision_encoder;
@@ -55,9 +56,9 @@ struct ClipModel::Impl {
   // [n_patches + 1, d_vision]: position embeddings with the class embedding added to row 0,
   // added to every image's [zero row | patch embeddings].
   DeviceBuffer token_table;
-  DeviceBuffer pre_ln_weight, pre_ln_bias;          // [d_vision]
-  DeviceBuffer post_ln_weight, post_ln_bias;        // [d_vision]
-  std::unique_ptr<BackendLinear> visual_projection; // [projection_dim, d_vision], no bias
+  DeviceBuffer pre_ln_weight, pre_ln_bias;           // [d_vision]
+  DeviceBuffer post_ln_weight, post_ln_bias;         // [d_vision]
+  std::unique_ptr<BackendLinear> visual_projection;  // [projection_dim, d_vision], no bias
 
   float logit_scale = 0.0f;
 
@@ -154,10 +155,10 @@ ClipModel ClipModel::load(const std::filesystem::path& dir, const ClipLoadOption
 
   init_encoder(config.vision, impl->vision_encoder);
   const std::vector<float> class_embedding = load("vision_model.embeddings.class_embedding", {dv});
-  impl->patch_embedding = backend.make_linear(
-      load("vision_model.embeddings.patch_embedding.weight",
-           {dv, config.num_channels, config.patch_size, config.patch_size}),
-      dv, impl->patch_values(), {}, compute);
+  impl->patch_embedding =
+      backend.make_linear(load("vision_model.embeddings.patch_embedding.weight",
+                               {dv, config.num_channels, config.patch_size, config.patch_size}),
+                          dv, impl->patch_values(), {}, compute);
   std::vector<float> token_table =
       load("vision_model.embeddings.position_embedding.weight", {impl->n_patches() + 1, dv});
   for (std::int64_t i = 0; i < dv; ++i) token_table[i] += class_embedding[i];
@@ -189,7 +190,6 @@ void ClipModel::Impl::encode_image_chunk(const float* pixels, std::int64_t n, fl
   const std::int64_t d = vision_encoder.d_model;
   const std::int64_t p = config.patch_size;
   const std::int64_t side = config.image_size;
-  const std::int64_t grid = patches_per_side();
   const std::int64_t tokens = n_patches() + 1;
   const std::int64_t k = patch_values();
   const std::int64_t proj = config.projection_dim;
@@ -197,20 +197,7 @@ void ClipModel::Impl::encode_image_chunk(const float* pixels, std::int64_t n, fl
   // im2col on the host: per image a zero row (the class token's slot) and then the patches,
   // each in (channel, ky, kx) order, the conv weight's flattening. -> host [n·tokens, k]
   ws.host.assign(static_cast<std::size_t>(n * tokens * k), 0.0f);
-  for (std::int64_t img = 0; img < n; ++img) {
-    const float* image = pixels + img * config.num_channels * side * side;  // [C, H, W]
-    for (std::int64_t gy = 0; gy < grid; ++gy) {
-      for (std::int64_t gx = 0; gx < grid; ++gx) {
-        float* row = ws.host.data() + (img * tokens + 1 + gy * grid + gx) * k;
-        for (std::int64_t c = 0; c < config.num_channels; ++c) {
-          for (std::int64_t ky = 0; ky < p; ++ky) {
-            const float* src = image + (c * side + gy * p + ky) * side + gx * p;
-            std::copy_n(src, p, row + (c * p + ky) * p);
-          }
-        }
-      }
-    }
-  }
+  im2col_patches(pixels, n, config.num_channels, side, p, tokens, /*first_slot=*/1, ws.host.data());
   ws.input.reserve_f32(*backend, n * tokens * k);
   backend->upload(ws.input.f32(), ws.host.data(), ws.host.size() * sizeof(float));
   ws.hidden.reserve_f32(*backend, n * tokens * d);

@@ -5,6 +5,8 @@
 #include <vlbench/models/checkpoint.hpp>
 #include <vlbench/models/random_clip.hpp>
 
+#include "models/random_tensors.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -101,70 +103,6 @@ json preprocessor_json(const Size& s) {
           {"size", {{"shortest_edge", s.image_size}}}};
 }
 
-// The float tensors of a checkpoint, filled with seeded random values.
-class TensorSet {
- public:
-  TensorSet(std::uint64_t seed, ThreadPool& pool) : seed_(seed), pool_(pool) {}
-
-  // Normal(mean, std) values; each tensor has its own stream (seed, index), each block of
-  // 4096 values its own sub-stream, so filling in parallel gives the same bytes.
-  void add(const std::string& name, std::vector<std::int64_t> shape, double mean, double std) {
-    std::int64_t n = 1;
-    for (auto d : shape) n *= d;
-    auto& values = storage_[name];
-    values.resize(static_cast<std::size_t>(n));
-    const std::uint64_t tensor_seed = SplitMix64::for_item(seed_, order_.size()).next();
-    constexpr std::int64_t kBlock = 4096;
-    pool_.parallel_for((n + kBlock - 1) / kBlock, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t b = begin; b < end; ++b) {
-        SplitMix64 rng = SplitMix64::for_item(tensor_seed, static_cast<std::uint64_t>(b));
-        for (std::int64_t i = b * kBlock; i < std::min(n, (b + 1) * kBlock); ++i) {
-          values[static_cast<std::size_t>(i)] = static_cast<float>(mean + std * rng.normal());
-        }
-      }
-    });
-    order_.push_back({name, DType::f32, std::move(shape), values.data()});
-  }
-
-  void add_positions(const std::string& name, std::int64_t n) {
-    auto& ids = ids_[name];
-    for (std::int64_t i = 0; i < n; ++i) ids.push_back(i);
-    order_.push_back({name, DType::i64, {1, n}, ids.data()});
-  }
-
-  void add_linear(const std::string& prefix, int out, int in, bool bias) {
-    add(prefix + ".weight", {out, in}, 0.0, 1.0 / std::sqrt(static_cast<double>(in)));
-    if (bias) add(prefix + ".bias", {out}, 0.0, 0.02);
-  }
-
-  void add_layer_norm(const std::string& prefix, int d) {
-    add(prefix + ".weight", {d}, 1.0, 0.05);
-    add(prefix + ".bias", {d}, 0.0, 0.05);
-  }
-
-  void add_encoder(const std::string& prefix, const Tower& t) {
-    for (int i = 0; i < t.layers; ++i) {
-      const std::string layer = prefix + ".encoder.layers." + std::to_string(i);
-      for (const char* proj : {"k_proj", "v_proj", "q_proj", "out_proj"}) {
-        add_linear(layer + ".self_attn." + proj, t.hidden, t.hidden, true);
-      }
-      add_layer_norm(layer + ".layer_norm1", t.hidden);
-      add_linear(layer + ".mlp.fc1", t.intermediate, t.hidden, true);
-      add_linear(layer + ".mlp.fc2", t.hidden, t.intermediate, true);
-      add_layer_norm(layer + ".layer_norm2", t.hidden);
-    }
-  }
-
-  const std::vector<TensorToWrite>& tensors() const { return order_; }
-
- private:
-  std::uint64_t seed_;
-  ThreadPool& pool_;
-  std::map<std::string, std::vector<float>> storage_;
-  std::map<std::string, std::vector<std::int64_t>> ids_;
-  std::vector<TensorToWrite> order_;
-};
-
 }  // namespace
 
 std::vector<std::string> random_clip_sizes() {
@@ -190,7 +128,7 @@ void write_random_clip(const std::filesystem::path& out, const std::string& size
   t.add("text_model.embeddings.token_embedding.weight", {kVocab, s.text.hidden}, 0.0, 0.02);
   t.add("text_model.embeddings.position_embedding.weight", {kContext, s.text.hidden}, 0.0, 0.01);
   t.add_positions("text_model.embeddings.position_ids", kContext);
-  t.add_encoder("text_model", s.text);
+  t.add_encoder("text_model", s.text.layers, s.text.hidden, s.text.intermediate);
   t.add_layer_norm("text_model.final_layer_norm", s.text.hidden);
   t.add("vision_model.embeddings.class_embedding", {s.vision.hidden}, 0.0, 0.02);
   t.add("vision_model.embeddings.patch_embedding.weight",
@@ -200,7 +138,7 @@ void write_random_clip(const std::filesystem::path& out, const std::string& size
         0.01);
   t.add_positions("vision_model.embeddings.position_ids", n_patches + 1);
   t.add_layer_norm("vision_model.pre_layrnorm", s.vision.hidden);
-  t.add_encoder("vision_model", s.vision);
+  t.add_encoder("vision_model", s.vision.layers, s.vision.hidden, s.vision.intermediate);
   t.add_layer_norm("vision_model.post_layernorm", s.vision.hidden);
   t.add_linear("visual_projection", s.projection_dim, s.vision.hidden, false);
   t.add_linear("text_projection", s.projection_dim, s.text.hidden, false);
