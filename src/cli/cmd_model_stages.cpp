@@ -1,12 +1,11 @@
 // The pipeline stages on their own: tokenize, preprocess, embed, make-model.
 #include "cli/commands.hpp"
 #include "cli/list_file.hpp"
+#include "cli/model_options.hpp"
 
 #include <vlbench/core/npy.hpp>
 #include <vlbench/core/thread_pool.hpp>
-#include <vlbench/models/clip.hpp>
-#include <vlbench/models/random_clip.hpp>
-#include <vlbench/text/clip_tokenizer.hpp>
+#include <vlbench/models/model.hpp>
 #include <vlbench/vision/image.hpp>
 
 #include <nlohmann/json.hpp>
@@ -19,22 +18,20 @@ namespace vlbench::cli {
 
 namespace {
 
-std::vector<std::vector<std::int32_t>> tokenize_lines(const std::filesystem::path& model,
-                                                      const std::vector<std::string>& lines) {
-  const ClipConfig config = read_clip_config(model);
-  const ClipTokenizer tokenizer = ClipTokenizer::from_directory(model);
-  std::vector<std::vector<std::int32_t>> ids;
-  ids.reserve(lines.size());
-  for (const auto& line : lines)
-    ids.push_back(tokenizer.encode(line, config.max_position_embeddings));
-  return ids;
+// The model's config, tokenizer and preprocessor, without its weights.
+std::unique_ptr<EmbeddingModel> load_text_and_images(const std::filesystem::path& model,
+                                                     const std::string& text_padding) {
+  ModelLoadOptions options;
+  options.weights = false;
+  options.text_padding = parse_text_padding(text_padding);
+  return load_model(model, options);
 }
 
 // pixels: n × 3 × H × W, decoded and preprocessed in parallel.
-std::vector<float> preprocess_images(const std::filesystem::path& model,
+std::vector<float> preprocess_images(const EmbeddingModel& model,
                                      const std::vector<std::filesystem::path>& images,
                                      ThreadPool& pool, std::int64_t* height, std::int64_t* width) {
-  const PreprocessConfig config = read_preprocess_config(model);
+  const PreprocessConfig& config = model.preprocess_config();
   *height = config.output_height();
   *width = config.output_width();
   const std::int64_t per_image = 3 * *height * *width;
@@ -54,6 +51,7 @@ struct EmbedArgs {
   std::string model, image_list, pixels, text_list, out;
   std::string device = "cpu";
   std::string dtype = "fp32";
+  std::string text_padding = "model";
   int batch = 32;
   int threads = 0;
 };
@@ -61,21 +59,23 @@ struct EmbedArgs {
 void run_embed(const EmbedArgs& args) {
   const int given = !args.image_list.empty() + !args.pixels.empty() + !args.text_list.empty();
   if (given != 1) fail("embed: give exactly one of --image-list, --pixels, --text-list");
-  ClipLoadOptions options;
+  ModelLoadOptions options;
   options.backend = args.device;
   options.compute = parse_compute_type(args.dtype);
   options.threads = args.threads;
-  const ClipModel model = ClipModel::load(args.model, options);
-  const std::int64_t d = model.embed_dim();
+  options.text_padding = parse_text_padding(args.text_padding);
+  const std::unique_ptr<EmbeddingModel> model = load_model(args.model, options);
+  const std::int64_t d = model->embed_dim();
   std::vector<float> out;
   std::int64_t n = 0;
   if (!args.text_list.empty()) {
-    const auto ids = tokenize_lines(args.model, read_list_lines(args.text_list, "caption"));
-    n = static_cast<std::int64_t>(ids.size());
+    const std::vector<std::string> captions = read_caption_list(args.text_list);
+    n = static_cast<std::int64_t>(captions.size());
     out.resize(static_cast<std::size_t>(n * d));
-    for (std::int64_t b = 0; b < n; b += args.batch) {
+    for (std::int64_t b = 0; b < n; b += args.batch) {  // tokenized per batch, as encode does
       const std::int64_t e = std::min<std::int64_t>(n, b + args.batch);
-      model.encode_texts({ids.begin() + b, ids.begin() + e}, out.data() + b * d);
+      const auto ids = model->tokenize({captions.begin() + b, captions.begin() + e});
+      model->encode_texts(ids, out.data() + b * d);
     }
   } else {
     std::vector<float> pixels;
@@ -94,9 +94,9 @@ void run_embed(const EmbedArgs& args) {
       ThreadPool pool(args.threads);
       const auto images = read_image_list(args.image_list);
       n = static_cast<std::int64_t>(images.size());
-      pixels = preprocess_images(args.model, images, pool, &height, &width);
+      pixels = preprocess_images(*model, images, pool, &height, &width);
     }
-    const int size = model.config().image_size;
+    const int size = model->image_size();
     if (height != size || width != size) {
       fail("{}: pixels are {}x{}, the model expects {}x{}",
            args.pixels.empty() ? args.image_list : args.pixels, height, width, size, size);
@@ -105,7 +105,7 @@ void run_embed(const EmbedArgs& args) {
     const std::int64_t per_image = 3 * height * width;
     for (std::int64_t b = 0; b < n; b += args.batch) {
       const std::int64_t e = std::min<std::int64_t>(n, b + args.batch);
-      model.encode_images(pixels.data() + b * per_image, e - b, out.data() + b * d);
+      model->encode_images(pixels.data() + b * per_image, e - b, out.data() + b * d);
     }
   }
   write_npy(args.out, DType::f32, {n, d}, out.data());
@@ -117,17 +117,22 @@ void add_model_stages(CLI::App& app) {
   {
     struct Args {
       std::string model, text_list;
+      std::string text_padding = "model";
     };
     auto args = std::make_shared<Args>();
     CLI::App* sub = app.add_subcommand(
         "tokenize", "Token ids of each caption as JSON lines {\"text\": ..., \"ids\": [...]}");
     sub->add_option("--model", args->model, "checkpoint directory")->required();
-    sub->add_option("--text-list", args->text_list, "one caption per line")->required();
+    sub->add_option("--text-list", args->text_list,
+                    "one caption per line (.jsonl: one JSON string per line)")
+        ->required();
+    add_text_padding_option(sub, args->text_padding);
     sub->callback([args] {
-      const auto lines = read_list_lines(args->text_list, "caption");
-      const auto ids = tokenize_lines(args->model, lines);
-      for (std::size_t i = 0; i < lines.size(); ++i) {
-        const nlohmann::json line = {{"text", lines[i]}, {"ids", ids[i]}};
+      const auto model = load_text_and_images(args->model, args->text_padding);
+      const std::vector<std::string> captions = read_caption_list(args->text_list);
+      const auto ids = model->tokenize(captions);
+      for (std::size_t i = 0; i < captions.size(); ++i) {
+        const nlohmann::json line = {{"text", captions[i]}, {"ids", ids[i]}};
         std::puts(line.dump().c_str());
       }
     });
@@ -148,7 +153,8 @@ void add_model_stages(CLI::App& app) {
       ThreadPool pool(args->threads);
       std::int64_t height = 0, width = 0;
       const auto images = read_image_list(args->image_list);
-      const auto pixels = preprocess_images(args->model, images, pool, &height, &width);
+      const auto model = load_text_and_images(args->model, "model");
+      const auto pixels = preprocess_images(*model, images, pool, &height, &width);
       write_npy(args->out, DType::f32, {static_cast<std::int64_t>(images.size()), 3, height, width},
                 pixels.data());
     });
@@ -160,9 +166,11 @@ void add_model_stages(CLI::App& app) {
     sub->add_option("--model", args->model, "checkpoint directory")->required();
     sub->add_option("--image-list", args->image_list, "one image path per line");
     sub->add_option("--pixels", args->pixels, "preprocessed PIX.npy [n, 3, H, W]");
-    sub->add_option("--text-list", args->text_list, "one caption per line");
+    sub->add_option("--text-list", args->text_list,
+                    "one caption per line (.jsonl: one JSON string per line)");
     sub->add_option("--out", args->out, "EMB.npy")->required();
-    sub->add_option("--device", args->device, "compute backend (built in: cpu, and cuda when built)")
+    sub->add_option("--device", args->device,
+                    "compute backend (built in: cpu, and cuda when built)")
         ->capture_default_str();
     sub->add_option("--dtype", args->dtype, "compute type: fp32 | bf16")
         ->check(CLI::IsMember({"fp32", "bf16"}))
@@ -171,31 +179,37 @@ void add_model_stages(CLI::App& app) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     sub->add_option("--threads", args->threads, "threads (0: all cores)");
+    add_text_padding_option(sub, args->text_padding);
     sub->callback([args] { run_embed(*args); });
   }
   {
     struct Args {
-      std::string arch = "clip", size, out;
+      std::string arch = "clip", size, out, tokenizer_dir;
       std::uint64_t seed = 0;
-      std::string tokenizer_dir = VLBENCH_DATA_DIR "/tokenizers/clip";
     };
     auto args = std::make_shared<Args>();
+    std::vector<std::string> archs;
+    std::string sizes;
+    for (const RandomModelArch& arch : random_model_archs()) {
+      archs.push_back(arch.arch);
+      std::string list;
+      for (const std::string& size : arch.sizes) list += (list.empty() ? "" : " | ") + size;
+      sizes += (sizes.empty() ? "" : "; ") + arch.arch + ": " + list;
+    }
     CLI::App* sub = app.add_subcommand(
         "make-model", "Write a random-weight checkpoint at a real size, in the exact HF layout");
     sub->add_option("--arch", args->arch, "architecture")
-        ->check(CLI::IsMember({"clip"}))
+        ->check(CLI::IsMember(archs))
         ->capture_default_str();
-    sub->add_option("--size", args->size, "tiny | vit-b-32 | vit-b-16 | vit-l-14 | vit-h-14")
-        ->required();
+    sub->add_option("--size", args->size, sizes)->required();
     sub->add_option("--seed", args->seed, "seed")->capture_default_str();
     sub->add_option("--out", args->out, "output directory")->required();
     sub->add_option("--tokenizer-dir", args->tokenizer_dir,
-                    "folder with the CLIP vocab.json and merges.txt to ship")
-        ->capture_default_str();
+                    "folder with the tokenizer files to ship (default: data/tokenizers/ARCH)");
     sub->callback([args] {
-      write_random_clip(args->out, args->size, args->seed, args->tokenizer_dir);
-      std::printf("wrote %s (clip %s, seed %llu)\n", args->out.c_str(), args->size.c_str(),
-                  static_cast<unsigned long long>(args->seed));
+      write_random_model(args->out, args->arch, args->size, args->seed, args->tokenizer_dir);
+      std::printf("wrote %s (%s %s, seed %llu)\n", args->out.c_str(), args->arch.c_str(),
+                  args->size.c_str(), static_cast<unsigned long long>(args->seed));
     });
   }
 }

@@ -1,12 +1,13 @@
 // vlbench encode and vlbench run: models × datasets -> embeddings, metrics, speed, tables.
 #include "cli/commands.hpp"
 #include "cli/dataset_flags.hpp"
+#include "cli/model_options.hpp"
 
 #include <vlbench/core/atomic_file.hpp>
 #include <vlbench/core/error.hpp>
 #include <vlbench/core/hash.hpp>
 #include <vlbench/eval/embeddings.hpp>
-#include <vlbench/models/random_clip.hpp>
+#include <vlbench/models/model.hpp>
 #include <vlbench/pipeline/encode.hpp>
 #include <vlbench/report/results.hpp>
 
@@ -23,6 +24,7 @@ using json = nlohmann::ordered_json;
 struct ModelFlags {
   std::string device = "cpu";
   std::string dtype = "fp32";
+  std::string text_padding = "model";
   int batch = 32;
   int threads = 0;
   bool skip_bad_images = false;
@@ -39,14 +41,16 @@ struct ModelFlags {
     sub->add_option("--threads", threads, "threads (0: all cores)")->capture_default_str();
     sub->add_flag("--skip-bad-images", skip_bad_images,
                   "leave out images that cannot be read (counted in the results)");
+    add_text_padding_option(sub, text_padding);
   }
 
-  ClipModel load(const fs::path& dir) const {
-    ClipLoadOptions options;
+  std::unique_ptr<EmbeddingModel> load(const fs::path& dir) const {
+    ModelLoadOptions options;
     options.backend = device;
     options.compute = parse_compute_type(dtype);
     options.threads = threads;
-    return ClipModel::load(dir, options);
+    options.text_padding = parse_text_padding(text_padding);
+    return load_model(dir, options);
   }
 
   EncodeOptions encode_options() const {
@@ -68,11 +72,6 @@ std::string weights_sha256(const fs::path& dir) {
   return "";
 }
 
-std::string model_name(const fs::path& dir) {
-  const fs::path clean = dir.lexically_normal();
-  return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
-}
-
 void write_embeddings(const fs::path& dir, const EncodedDataset& encoded) {
   fs::create_directories(dir);
   write_npy(dir / "IMAGES.npy", DType::f32, {encoded.images.rows, encoded.images.cols},
@@ -81,8 +80,12 @@ void write_embeddings(const fs::path& dir, const EncodedDataset& encoded) {
             encoded.texts.values.data());
 }
 
-json manifest_json(const fs::path& model_dir, const Dataset& dataset, const EncodedDataset& e) {
+json manifest_json(const fs::path& model_dir, const EmbeddingModel& model, const Dataset& dataset,
+                   const EncodedDataset& e) {
   return {{"model", fs::absolute(model_dir).string()},
+          {"family", model.family()},
+          {"model_name", model.name()},
+          {"text_rules", model.text_rules()},
           {"dataset",
            {{"kind", dataset.kind},
             {"path", dataset.annotation_path.string()},
@@ -97,13 +100,13 @@ json manifest_json(const fs::path& model_dir, const Dataset& dataset, const Enco
 
 void run_encode(const fs::path& model_dir, const DatasetFlags& dataset_flags,
                 const ModelFlags& flags, const fs::path& out) {
-  const ClipModel model = flags.load(model_dir);
+  const std::unique_ptr<EmbeddingModel> model = flags.load(model_dir);
   Dataset dataset = dataset_flags.open();
-  EncodedDataset encoded = encode_dataset(model, model_dir, dataset, flags.encode_options());
+  EncodedDataset encoded = encode_dataset(*model, dataset, flags.encode_options());
   drop_images(dataset, encoded);
   write_embeddings(out, encoded);
   write_file_atomic(out / "manifest.json",
-                    manifest_json(model_dir, dataset, encoded).dump(2) + "\n");
+                    manifest_json(model_dir, *model, dataset, encoded).dump(2) + "\n");
   std::printf(
       "wrote %s: IMAGES.npy (%lld x %lld), TEXTS.npy (%lld x %lld), manifest.json\n", out.c_str(),
       static_cast<long long>(encoded.images.rows), static_cast<long long>(encoded.images.cols),
@@ -132,7 +135,7 @@ void run_run(RunArgs args) {
     // The quickstart: a generated tiny CLIP on the bundled mini datasets.
     const fs::path data = VLBENCH_DATA_DIR;
     const fs::path tiny = out / "models" / "clip-tiny";
-    write_random_clip(tiny, "tiny", 0, data / "tokenizers" / "clip");
+    write_random_model(tiny, "clip", "tiny", 0);
     args.models = {tiny.string()};
     args.datasets = {"coco-karpathy:" + (data / "coco-karpathy-mini").string(),
                      "flickr30k-karpathy:" + (data / "flickr30k-karpathy-mini").string(),
@@ -150,15 +153,27 @@ void run_run(RunArgs args) {
 
   std::vector<LoadedResults> all;
   for (const fs::path model_dir : args.models) {
-    const ClipModel model = args.model.load(model_dir);
-    const std::string name = model_name(model_dir);
+    const std::unique_ptr<EmbeddingModel> model = args.model.load(model_dir);
+    // The folder name keeps results of two checkpoints apart; the model's own name is recorded.
+    const fs::path clean = model_dir.lexically_normal();
+    const std::string name =
+        (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
     const json model_json = {{"name", name},
+                             {"model_name", model->name()},
                              {"path", fs::absolute(model_dir).string()},
-                             {"architecture", "clip"},
-                             {"params", model.parameter_count()},
+                             {"family", model->family()},
+                             {"architecture", model->family()},
+                             {"description", model->description()},
+                             {"params", model->parameter_count()},
+                             {"embed_dim", model->embed_dim()},
+                             {"similarity", similarity_name(model->similarity())},
+                             {"logit_scale", model->logit_scale()},
+                             {"logit_bias", model->logit_bias()},
+                             {"text_padding", args.model.text_padding},
+                             {"text_rules", model->text_rules()},
                              {"dtype", args.model.dtype},
-                             {"device", model.backend_name()},
-                             {"device_description", model.backend_description()},
+                             {"device", model->backend_name()},
+                             {"device_description", model->backend_description()},
                              {"sha256", weights_sha256(model_dir)}};
     for (const std::string& spec : args.datasets) {
       DatasetFlags dataset_flags{spec, args.split, args.image_root, args.allow_any_size};
@@ -166,8 +181,7 @@ void run_run(RunArgs args) {
       std::fprintf(stderr, "%s on %s (%lld images, %lld captions)\n", name.c_str(), spec.c_str(),
                    static_cast<long long>(dataset.n_images()),
                    static_cast<long long>(dataset.n_captions()));
-      EncodedDataset encoded =
-          encode_dataset(model, model_dir, dataset, args.model.encode_options());
+      EncodedDataset encoded = encode_dataset(*model, dataset, args.model.encode_options());
       const std::size_t skipped = encoded.bad_images.size();
       drop_images(dataset, encoded);
       const fs::path stem = out / name / (dataset.kind + "-" + dataset.split);

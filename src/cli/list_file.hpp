@@ -4,6 +4,8 @@
 #include <vlbench/core/atomic_file.hpp>
 #include <vlbench/core/error.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -27,6 +29,37 @@ inline std::vector<std::string> read_list_lines(const std::filesystem::path& pat
   }
   if (lines.empty()) fail("{}: empty {} list, expected one entry per line", path.string(), what);
   return lines;
+}
+
+// The captions of a --text-list file: one caption per line, or, for a .jsonl file, one JSON
+// string per line (so captions may hold tabs and newlines; blank lines are skipped). A line
+// that is not a JSON string is an Error naming the file and line.
+inline std::vector<std::string> read_caption_list(const std::filesystem::path& path) {
+  if (path.extension() != ".jsonl") return read_list_lines(path, "caption");
+  const std::string text = read_file(path);
+  std::vector<std::string> captions;
+  std::size_t start = 0;
+  for (std::size_t line = 1; start < text.size(); ++line) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view content(text.data() + start, end - start);
+    start = end + 1;
+    if (content.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    nlohmann::json value;
+    try {
+      value = nlohmann::json::parse(content);
+    } catch (const nlohmann::json::exception& e) {
+      fail("{}:{}: not valid JSON ({}); expected one JSON string per line", path.string(), line,
+           e.what());
+    }
+    if (!value.is_string()) {
+      fail("{}:{}: expected a JSON string (a caption), got {}", path.string(), line,
+           value.type_name());
+    }
+    captions.push_back(value.get<std::string>());
+  }
+  if (captions.empty()) fail("{}: no captions, expected one JSON string per line", path.string());
+  return captions;
 }
 
 // Image paths of an --image-list file, relative to the list file's folder. Blank lines are

@@ -1,7 +1,6 @@
 #include <vlbench/core/error.hpp>
 #include <vlbench/core/thread_pool.hpp>
 #include <vlbench/pipeline/encode.hpp>
-#include <vlbench/text/clip_tokenizer.hpp>
 #include <vlbench/vision/image.hpp>
 
 #include <unistd.h>
@@ -60,7 +59,7 @@ class Progress {
 // while this thread encodes batch k - 1 from the other slot.
 class ImagePipeline {
  public:
-  ImagePipeline(const ClipModel& model, const Dataset& dataset, const PreprocessConfig& config,
+  ImagePipeline(const EmbeddingModel& model, const Dataset& dataset, const PreprocessConfig& config,
                 const EncodeOptions& options, EncodedDataset& out)
       : model_(model), dataset_(dataset), config_(config), options_(options), out_(out) {
     per_image_ = 3 * static_cast<std::int64_t>(config.output_height()) * config.output_width();
@@ -163,7 +162,7 @@ class ImagePipeline {
     }
   }
 
-  const ClipModel& model_;
+  const EmbeddingModel& model_;
   const Dataset& dataset_;
   const PreprocessConfig& config_;
   const EncodeOptions& options_;
@@ -180,12 +179,33 @@ class ImagePipeline {
   std::exception_ptr error_;
 };
 
-void encode_captions(const ClipModel& model, const ClipTokenizer& tokenizer, const Dataset& dataset,
+void encode_captions(const EmbeddingModel& model, const Dataset& dataset,
                      const EncodeOptions& options, EncodedDataset& out) {
-  const int context = model.config().max_position_embeddings;
   const std::int64_t n = dataset.n_captions();
-  std::vector<std::vector<std::int32_t>> ids(static_cast<std::size_t>(n));
-  for (std::int64_t c = 0; c < n; ++c) ids[c] = tokenizer.encode(dataset.captions[c], context);
+  const std::int64_t batch = std::max(1, options.batch);
+  std::vector<std::vector<std::int32_t>> ids;
+  ids.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t first = 0; first < n; first += batch) {
+    const std::int64_t end = std::min(n, first + batch);
+    const std::vector<std::string> texts(dataset.captions.begin() + first,
+                                         dataset.captions.begin() + end);
+    std::vector<std::vector<std::int32_t>> batch_ids;
+    try {
+      batch_ids = model.tokenize(texts);
+    } catch (const Error&) {
+      // Name the caption by its index in the dataset: find it on its own.
+      for (std::size_t j = 0; j < texts.size(); ++j) {
+        try {
+          model.tokenize({texts[j]});
+        } catch (const Error& e) {
+          fail("{}: caption {} (0-based, in evaluation order): {}",
+               dataset.annotation_path.string(), first + static_cast<std::int64_t>(j), e.what());
+        }
+      }
+      throw;
+    }
+    for (auto& caption : batch_ids) ids.push_back(std::move(caption));
+  }
 
   // Batches of captions of similar length (sorted, stable), so the encoder's GEMMs are full.
   std::vector<std::int64_t> order(static_cast<std::size_t>(n));
@@ -193,7 +213,6 @@ void encode_captions(const ClipModel& model, const ClipTokenizer& tokenizer, con
   std::stable_sort(order.begin(), order.end(),
                    [&](std::int64_t a, std::int64_t b) { return ids[a].size() < ids[b].size(); });
   const std::int64_t d = model.embed_dim();
-  const std::int64_t batch = std::max(1, options.batch);
   std::vector<float> rows(static_cast<std::size_t>(batch * d));
   Progress progress("captions", n, options.progress);
   for (std::int64_t first = 0; first < n; first += batch) {
@@ -210,15 +229,15 @@ void encode_captions(const ClipModel& model, const ClipTokenizer& tokenizer, con
 
 }  // namespace
 
-EncodedDataset encode_dataset(const ClipModel& model, const std::filesystem::path& model_dir,
-                              const Dataset& dataset, const EncodeOptions& options) {
-  const PreprocessConfig config = read_preprocess_config(model_dir);
-  const int size = model.config().image_size;
-  if (config.output_height() != size || config.output_width() != size) {
-    fail("{}: preprocessing gives {}x{} pixels but the model expects {}x{}",
-         (model_dir / "preprocessor_config.json").string(), config.output_height(),
-         config.output_width(), size, size);
+EncodedDataset encode_dataset(const EmbeddingModel& model, const Dataset& dataset,
+                              const EncodeOptions& options) {
+  if (model.output_kind() != OutputKind::single_vector) {
+    fail(
+        "{}: a {} model gives several vectors per item; dataset encoding to IMAGES.npy / "
+        "TEXTS.npy needs one vector per item",
+        model.name(), model.family());
   }
+  const PreprocessConfig& config = model.preprocess_config();
   const std::int64_t d = model.embed_dim();
   EncodedDataset out;
   out.images = {dataset.n_images(), d, std::vector<float>(dataset.n_images() * d)};
@@ -246,9 +265,8 @@ EncodedDataset encode_dataset(const ClipModel& model, const std::filesystem::pat
   }
 
   if (dataset.n_captions() > 0) {
-    const ClipTokenizer tokenizer = ClipTokenizer::from_directory(model_dir);
     const auto start = Clock::now();
-    encode_captions(model, tokenizer, dataset, options, out);
+    encode_captions(model, dataset, options, out);
     out.speed.text_seconds = seconds_since(start);
     out.speed.text_encode_per_s = dataset.n_captions() / out.speed.text_seconds;
   }

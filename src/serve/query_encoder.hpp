@@ -1,13 +1,13 @@
-// A CLIP checkpoint turned into a query encoder: caption or image file bytes -> unit-length
-// embedding (projection_dim floats), exactly as `vlbench embed` computes it, then normalized.
+// A checkpoint turned into a query encoder: caption or image file bytes -> unit-length
+// embedding (embed_dim floats), exactly as `vlbench embed` computes it, then normalized.
+// Any model family of the registry (models/model.hpp).
 #pragma once
 
-#include <vlbench/models/clip.hpp>
-#include <vlbench/text/clip_tokenizer.hpp>
-#include <vlbench/vision/image.hpp>
+#include <vlbench/models/model.hpp>
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -17,21 +17,20 @@ namespace vlbench::serve {
 class QueryEncoder {
  public:
   // Loads DIR's config, weights, tokenizer and preprocessor config. Errors name the file; a
-  // preprocessor output size other than the model's image_size is an Error.
+  // model with several vectors per item, or a preprocessor output size other than the model's
+  // image size, is an Error.
   QueryEncoder(const std::filesystem::path& model_dir, int threads);
 
-  std::int64_t dim() const { return model_.embed_dim(); }
+  std::int64_t dim() const { return model_->embed_dim(); }
 
   // Thread-safe: tokenizing, decoding and preprocessing run in the caller's thread, the
-  // model's forward pass under a mutex (ClipModel allows one caller at a time).
+  // model's forward pass under a mutex (a model allows one encoding caller at a time).
   // Problems with the input (invalid UTF-8, an undecodable image) are Errors.
   std::vector<float> encode_text(const std::string& text) const;
   std::vector<float> encode_image(const std::string& file_bytes) const;
 
  private:
-  ClipModel model_;
-  ClipTokenizer tokenizer_;
-  PreprocessConfig preprocess_;
+  std::unique_ptr<EmbeddingModel> model_;
   mutable std::mutex model_mutex_;
 };
 

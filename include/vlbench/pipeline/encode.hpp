@@ -5,7 +5,7 @@
 
 #include <vlbench/core/npy.hpp>
 #include <vlbench/data/dataset.hpp>
-#include <vlbench/models/clip.hpp>
+#include <vlbench/models/model.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -44,8 +44,12 @@ struct EncodedDataset {
   EncodeSpeed speed;
 };
 
-EncodedDataset encode_dataset(const ClipModel& model, const std::filesystem::path& model_dir,
-                              const Dataset& dataset, const EncodeOptions& options);
+// Images through model.preprocess_config() and encode_images; captions through
+// model.tokenize() in batches of options.batch in dataset order (so a padding that depends on
+// the batch, TextPadding::longest, sees the same batches at any thread count), then
+// encode_texts in batches of similar length.
+EncodedDataset encode_dataset(const EmbeddingModel& model, const Dataset& dataset,
+                              const EncodeOptions& options);
 
 // The dataset and embeddings without the listed images and their captions.
 void drop_images(Dataset& dataset, EncodedDataset& encoded);
