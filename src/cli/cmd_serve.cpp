@@ -117,8 +117,8 @@ void add_serve(CLI::App& app) {
   sub->add_option("--index", args->index_dir, "index directory (vlbench index build --out)")
       ->required();
   sub->add_option("--model", args->model,
-                  "CLIP checkpoint directory for text and image queries (its projection_dim "
-                  "must equal the index dim)");
+                  "model checkpoint directory (any family) for text and image queries (its "
+                  "embedding dim must equal the index dim)");
   sub->add_option("--paths", args->paths,
                   "image path of each gallery row, one per line (default: DIR/paths.txt if "
                   "present)");
@@ -145,7 +145,7 @@ void add_serve(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--model-threads", args->options.model_threads,
-                  "threads of the CLIP encoder (0: all cores)")
+                  "threads of the query encoder (0: all cores)")
       ->capture_default_str();
   sub->callback([args] { run_serve(*args); });
 }
