@@ -71,6 +71,25 @@ TEST(CpuOps, VectorizableExpIsWithinTwoUlp) {
   EXPECT_TRUE(std::isnan(exp_vectorizable(std::nanf(""))));
 }
 
+// The vectorized gelu_pytorch_tanh against the float64 formula on a dense grid.
+TEST(CpuOps, GeluTanhMatchesTheFormulaEverywhere) {
+  std::vector<float> x;
+  for (int i = -40000; i <= 40000; ++i) x.push_back(static_cast<float>(i) * 5e-4f);
+  for (const float big : {-1e4f, -200.0f, -30.0f, 30.0f, 200.0f, 1e4f}) x.push_back(big);
+  std::vector<float> y = x;
+  apply_activation(Activation::gelu_pytorch_tanh, y.data(), static_cast<std::int64_t>(y.size()));
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i];
+    const double expected =
+        0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+    const double error = std::abs(y[i] - expected) / std::max(1.0, std::abs(expected));
+    worst = std::max(worst, error);
+    ASSERT_TRUE(std::isfinite(y[i])) << v;
+  }
+  EXPECT_LE(worst, 1e-6);
+}
+
 TEST(CpuOps, ActivationsMatchTheirFormulas) {
   const std::vector<float> x = {-6.0f, -1.5f, -0.3f, 0.0f, 0.7f, 2.0f, 8.0f};
   for (Activation act : {Activation::quick_gelu, Activation::gelu, Activation::gelu_pytorch_tanh}) {
@@ -212,28 +231,33 @@ std::vector<double> reference_attention(const std::vector<float>& qkv, const Att
 }
 
 TEST(CpuOps, MultiHeadAttentionMatchesFloat64) {
-  for (bool causal : {false, true}) {
-    AttentionShape shape;
-    shape.n_seq = 3;
-    shape.seq_len = 11;
-    shape.n_heads = 4;
-    shape.head_dim = 8;
-    shape.causal = causal;
-    shape.scale = 1.0f / std::sqrt(8.0f);
-    const std::int64_t d = shape.n_heads * shape.head_dim;
-    const std::vector<float> qkv =
-        random_normal_values(shape.n_seq * shape.seq_len * 3 * d, 7, 2.0f);
-    std::vector<float> out(shape.n_seq * shape.seq_len * d), out_pool(out.size());
-    multi_head_attention(qkv.data(), shape, out.data());
-    ThreadPool pool(2);
-    multi_head_attention(qkv.data(), shape, out_pool.data(), &pool);
-    EXPECT_EQ(out, out_pool);
-    const std::vector<double> expected = reference_attention(qkv, shape);
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      ASSERT_NEAR(out[i], expected[i], 1e-5) << "causal " << causal << " at " << i;
-    }
-    if (causal) {  // the first token of a sequence sees only itself: its own v
-      for (std::int64_t k = 0; k < d; ++k) EXPECT_FLOAT_EQ(out[k], qkv[2 * d + k]);
+  // {n_seq, seq_len, n_heads, head_dim}: every block path of the kernel (16- and 8-column
+  // blocks, single columns, 4-row blocks, single rows); 72 is SigLIP so400m's head_dim.
+  const std::int64_t shapes[][4] = {{3, 11, 4, 8}, {2, 37, 2, 72}};
+  for (const auto& dims : shapes) {
+    for (bool causal : {false, true}) {
+      AttentionShape shape;
+      shape.n_seq = dims[0];
+      shape.seq_len = dims[1];
+      shape.n_heads = dims[2];
+      shape.head_dim = dims[3];
+      shape.causal = causal;
+      shape.scale = 1.0f / std::sqrt(static_cast<float>(dims[3]));
+      const std::int64_t d = shape.n_heads * shape.head_dim;
+      const std::vector<float> qkv =
+          random_normal_values(shape.n_seq * shape.seq_len * 3 * d, 7, 2.0f);
+      std::vector<float> out(shape.n_seq * shape.seq_len * d), out_pool(out.size());
+      multi_head_attention(qkv.data(), shape, out.data());
+      ThreadPool pool(2);
+      multi_head_attention(qkv.data(), shape, out_pool.data(), &pool);
+      EXPECT_EQ(out, out_pool);
+      const std::vector<double> expected = reference_attention(qkv, shape);
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        ASSERT_NEAR(out[i], expected[i], 1e-5) << "causal " << causal << " at " << i;
+      }
+      if (causal) {  // the first token of a sequence sees only itself: its own v
+        for (std::int64_t k = 0; k < d; ++k) EXPECT_FLOAT_EQ(out[k], qkv[2 * d + k]);
+      }
     }
   }
 }

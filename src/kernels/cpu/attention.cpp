@@ -52,6 +52,18 @@ void small_matmul(std::int64_t m, std::int64_t n, std::int64_t k, const float* a
         std::memcpy(c + (i + r) * ldc + j + 8, &acc[r][1], sizeof acc[r][1]);
       }
     }
+    if (j + 8 <= n) {  // 8 more columns (head_dim 72 = 4 · 16 + 8)
+      Vec8 acc[kBlockRows] = {};
+      for (std::int64_t p = 0; p < k; ++p) {
+        Vec8 b_low;
+        std::memcpy(&b_low, b + p * ldb + j, sizeof b_low);
+        for (std::int64_t r = 0; r < kBlockRows; ++r) acc[r] += a[(i + r) * lda + p] * b_low;
+      }
+      for (std::int64_t r = 0; r < kBlockRows; ++r) {
+        std::memcpy(c + (i + r) * ldc + j, &acc[r], sizeof acc[r]);
+      }
+      j += 8;
+    }
     for (std::int64_t r = i; r < i + kBlockRows; ++r) {  // the last columns
       for (std::int64_t col = j; col < n; ++col) {
         float sum = 0.0f;
@@ -70,16 +82,18 @@ void small_matmul(std::int64_t m, std::int64_t n, std::int64_t k, const float* a
 }
 
 // One (sequence, head). q, k, v: seq_len rows with stride `ld` (head_dim used).
-// out: seq_len rows with stride `ld_out`. key_t: head_dim × seq_len, probs: seq_len ×
-// seq_len, both scratch.
+// out: seq_len rows with stride `ld_out`. key_t: head_dim × seq_len, value: seq_len ×
+// head_dim, probs: seq_len × seq_len, all scratch.
 void attend_one_head(const float* q, const float* k, const float* v, std::int64_t ld,
                      const AttentionShape& shape, float* out, std::int64_t ld_out, float* key_t,
-                     float* probs) {
+                     float* value, float* probs) {
   const std::int64_t t = shape.seq_len;
   const std::int64_t hd = shape.head_dim;
-  // key_t[d, j] = k[j, d] -> [head_dim, seq_len]
+  // key_t[d, j] = k[j, d] -> [head_dim, seq_len]; value[j, d] = v[j, d] -> [seq_len, head_dim]:
+  // contiguous, so the products read a few pages instead of one page per token.
   for (std::int64_t j = 0; j < t; ++j) {
     for (std::int64_t d = 0; d < hd; ++d) key_t[d * t + j] = k[j * ld + d];
+    std::memcpy(value + j * hd, v + j * ld, static_cast<std::size_t>(hd) * sizeof(float));
   }
   small_matmul(t, t, hd, q, ld, key_t, t, probs, t);  // q · kᵀ -> probs [t, t]
   for (std::int64_t i = 0; i < t; ++i) {
@@ -88,7 +102,7 @@ void attend_one_head(const float* q, const float* k, const float* v, std::int64_
     scaled_softmax_row(row, n_keys, shape.scale);
     std::fill(row + n_keys, row + t, 0.0f);  // masked keys: probability 0
   }
-  small_matmul(t, hd, t, probs, t, v, ld, out, ld_out);  // probs · v -> out [t, head_dim]
+  small_matmul(t, hd, t, probs, t, value, hd, out, ld_out);  // probs · v -> out [t, head_dim]
 }
 
 }  // namespace
@@ -104,6 +118,7 @@ void multi_head_attention(const float* qkv, const AttentionShape& shape, float* 
   parallel_rows(pool, n_jobs, cost, [&](std::int64_t begin, std::int64_t end) {
     // Scratch once per chunk of jobs, not per token.
     std::vector<float> key_t(static_cast<std::size_t>(shape.head_dim * t));
+    std::vector<float> value(static_cast<std::size_t>(shape.head_dim * t));
     std::vector<float> probs(static_cast<std::size_t>(t * t));
     for (std::int64_t job = begin; job < end; ++job) {
       const std::int64_t seq = job / shape.n_heads;
@@ -111,7 +126,7 @@ void multi_head_attention(const float* qkv, const AttentionShape& shape, float* 
       const float* base = qkv + seq * t * ld_qkv + head * shape.head_dim;
       attend_one_head(base, base + d_model, base + 2 * d_model, ld_qkv, shape,
                       out + seq * t * d_model + head * shape.head_dim, d_model, key_t.data(),
-                      probs.data());
+                      value.data(), probs.data());
     }
   });
 }
