@@ -18,6 +18,8 @@
 #include "vlbench/core/error.hpp"
 #include "vlbench/core/npy.hpp"
 #include "vlbench/models/model.hpp"
+#include "vlbench/text/hf_tokenizer.hpp"
+#include "vlbench/text/text_utils.hpp"
 
 namespace vlbench {
 namespace {
@@ -292,6 +294,41 @@ TEST(Siglip2, CaptionsAreLowerCasedBeforeTheTokenizer) {
   EXPECT_LE(max_abs_diff(encode_texts(*model, upper_ids),
                          read_npy_f32(dir / "golden" / "text_embeds_not_lowercased.npy", {n, d})),
             1e-4);
+}
+
+// A SigLIP 2 checkpoint that ships only Gemma's SentencePiece tokenizer.model: read through
+// libsentencepiece, it gives the ids of the equivalent tokenizer.json (lower-cased, <eos> last,
+// <pad> = 0 to 64). The pair is colpali-tiny's Gemma-style tokenizer (its README).
+TEST(Siglip2, TokenizerModelGivesTheIdsOfTheTokenizerJson) {
+  const fs::path siglip2 = fixture("siglip2-tiny");
+  const fs::path gemma = fixture("colpali-tiny") / "base";
+  if (!fs::exists(siglip2) || !fs::exists(gemma)) GTEST_SKIP() << "no fixtures";
+  testing::TempDir dir;
+  for (const char* file : {"config.json", "model.safetensors", "preprocessor_config.json",
+                           "tokenizer_config.json", "special_tokens_map.json"}) {
+    fs::copy_file(siglip2 / file, dir / file);
+  }
+  fs::copy_file(gemma / "tokenizer.model", dir / "tokenizer.model");
+  ModelLoadOptions options;
+  options.weights = false;
+  const auto model = load_model(dir.path(), options);
+  EXPECT_NE(model->text_rules().find("tokenizer.model"), std::string::npos) << model->text_rules();
+
+  // The expected ids from tokenizer.json, whose post-processor adds <bos> where SigLIP 2's adds
+  // <eos>: drop the one, append the other.
+  const HfTokenizer json = HfTokenizer::from_file(gemma / "tokenizer.json");
+  auto captions = manifest(siglip2)["captions"].get<std::vector<std::string>>();
+  captions.push_back(std::string(300, 'x') + " a very long caption");
+  const auto ids = model->tokenize(captions);
+  for (std::size_t i = 0; i < captions.size(); ++i) {
+    std::vector<std::int32_t> expected = json.encode(python_lower(captions[i]), 0);
+    ASSERT_EQ(expected.front(), 2) << "<bos>";
+    expected.erase(expected.begin());
+    if (expected.size() > 63) expected.resize(63);
+    expected.push_back(1);   // <eos>
+    expected.resize(64, 0);  // <pad>
+    EXPECT_EQ(ids[i], expected) << captions[i];
+  }
 }
 
 TEST(SiglipRegistry, NaflexAndUnknownModelTypesAreErrors) {

@@ -13,6 +13,7 @@
 #include "models/siglip/random_siglip.hpp"
 #include "models/siglip/siglip_model.hpp"
 #include "vlbench/core/error.hpp"
+#include "vlbench/text/gemma_tokenizer.hpp"
 #include "vlbench/text/hf_tokenizer.hpp"
 #include "vlbench/text/siglip_tokenizer.hpp"
 #include "vlbench/text/text_utils.hpp"
@@ -23,8 +24,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // Which tokenizer a SigLIP checkpoint ships, from tokenizer_config.json's tokenizer_class, or
-// from the files present when it names none.
-enum class SiglipText { sentencepiece, gemma_json };
+// from the files present when it names none. A Gemma tokenizer is read from tokenizer.json when
+// present (what transformers' AutoTokenizer loads), else from tokenizer.model: the same ids.
+enum class SiglipText { sentencepiece, gemma_json, gemma_sentencepiece };
 
 struct TokenizerChoice {
   SiglipText kind = SiglipText::sentencepiece;
@@ -44,7 +46,9 @@ TokenizerChoice choose_tokenizer(const fs::path& dir) {
   if (tokenizer_class == "SiglipTokenizer") {
     choice.kind = SiglipText::sentencepiece;
   } else if (tokenizer_class == "GemmaTokenizer" || tokenizer_class == "GemmaTokenizerFast") {
-    choice.kind = SiglipText::gemma_json;
+    choice.kind = fs::exists(dir / "tokenizer.json") || !fs::exists(dir / "tokenizer.model")
+                      ? SiglipText::gemma_json
+                      : SiglipText::gemma_sentencepiece;
   } else if (!tokenizer_class.empty()) {
     fail(
         "{}: field 'tokenizer_class': '{}' is not a SigLIP tokenizer (expected SiglipTokenizer "
@@ -54,11 +58,15 @@ TokenizerChoice choose_tokenizer(const fs::path& dir) {
     choice.kind = SiglipText::sentencepiece;
   } else if (fs::exists(dir / "tokenizer.json")) {
     choice.kind = SiglipText::gemma_json;
+  } else if (fs::exists(dir / "tokenizer.model")) {
+    choice.kind = SiglipText::gemma_sentencepiece;
   } else {
-    fail("{}: no tokenizer (expected spiece.model for SigLIP or tokenizer.json for SigLIP 2)",
-         dir.string());
+    fail(
+        "{}: no tokenizer (expected spiece.model for SigLIP, tokenizer.json or tokenizer.model "
+        "for SigLIP 2)",
+        dir.string());
   }
-  if (choice.kind == SiglipText::gemma_json) {
+  if (choice.kind != SiglipText::sentencepiece) {
     choice.pad_token = "<pad>";
     const auto pad = config.find("pad_token");
     if (pad != config.end() && pad->is_string()) choice.pad_token = pad->get<std::string>();
@@ -120,9 +128,11 @@ class SiglipEmbedding final : public EmbeddingModel {
       try {
         if (sentencepiece_) {
           ids[i] = sentencepiece_->encode(texts[i], context);
-        } else {
+        } else if (gemma_) {
           // SigLIP 2 was trained on lower-cased text, and its tokenizer does not lower-case.
           ids[i] = gemma_->encode(python_lower(texts[i]), context);
+        } else {
+          ids[i] = gemma_sentencepiece_->encode(python_lower(texts[i]), context);
         }
       } catch (const Error& e) {
         fail("caption {}: {}", i, e.what());
@@ -143,12 +153,12 @@ class SiglipEmbedding final : public EmbeddingModel {
         padding_ == TextPadding::model
             ? fmt::format("padded to {} with id {}, no mask", context, pad_id_)
             : fmt::format("padded to the longest of each batch with id {} (diagnostic)", pad_id_);
-    return sentencepiece_
-               ? fmt::format(
-                     "SigLIP SentencePiece (spiece.model: punctuation "
-                     "stripped, lower-cased), {}",
-                     padding)
-               : fmt::format("Gemma tokenizer.json (lower-cased by vlbench), {}", padding);
+    return sentencepiece_ ? fmt::format(
+                                "SigLIP SentencePiece (spiece.model: punctuation "
+                                "stripped, lower-cased), {}",
+                                padding)
+           : gemma_ ? fmt::format("Gemma tokenizer.json (lower-cased by vlbench), {}", padding)
+                    : fmt::format("Gemma tokenizer.model (lower-cased by vlbench), {}", padding);
   }
 
   void encode_images(const float* pixels, std::int64_t n, float* out) const override {
@@ -203,11 +213,19 @@ class SiglipEmbedding final : public EmbeddingModel {
       if (choice.kind == SiglipText::sentencepiece) {
         sentencepiece_.emplace(SiglipTokenizer::from_directory(dir_));
         pad_id_ = sentencepiece_->pad_id();
-      } else {
+      } else if (choice.kind == SiglipText::gemma_json) {
         gemma_.emplace(HfTokenizer::from_file(dir_ / "tokenizer.json"));
         const std::optional<std::int32_t> pad = gemma_->token_to_id(choice.pad_token);
         if (!pad) {
           fail("{}: pad token '{}' is not in the vocabulary", (dir_ / "tokenizer.json").string(),
+               choice.pad_token);
+        }
+        pad_id_ = *pad;
+      } else {
+        gemma_sentencepiece_.emplace(GemmaTokenizer::from_directory(dir_));
+        const std::optional<std::int32_t> pad = gemma_sentencepiece_->piece_to_id(choice.pad_token);
+        if (!pad) {
+          fail("{}: pad token '{}' is not in the vocabulary", (dir_ / "tokenizer.model").string(),
                choice.pad_token);
         }
         pad_id_ = *pad;
@@ -233,6 +251,7 @@ class SiglipEmbedding final : public EmbeddingModel {
   mutable std::optional<PreprocessConfig> preprocess_;
   mutable std::optional<SiglipTokenizer> sentencepiece_;
   mutable std::optional<HfTokenizer> gemma_;
+  mutable std::optional<GemmaTokenizer> gemma_sentencepiece_;
   mutable std::int32_t pad_id_ = 0;
 };
 
