@@ -3,13 +3,12 @@
 // uploaded; everything from the first Linear layer on runs on the backend.
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "models/encoder.hpp"
+#include "models/model_io.hpp"
 #include "models/patches.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/kernels/backend.hpp"
-#include "vlbench/models/checkpoint.hpp"
 #include "vlbench/models/clip.hpp"
 
 namespace vlbench {
@@ -18,12 +17,6 @@ namespace {
 // Rows (tokens) per encoder pass: bounds the workspace (the MLP buffer is rows × intermediate
 // floats, 48 MiB for ViT-B) while keeping the GEMMs large.
 constexpr std::int64_t kMaxRowsPerPass = 4096;
-
-bool is_position_ids(const std::string& name) {
-  const std::string suffix = ".position_ids";
-  return name.size() >= suffix.size() &&
-         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // Buffers of one encode call, grown on demand and reused across its chunks.
 struct ClipWorkspace {
@@ -104,23 +97,10 @@ ClipModel ClipModel::load(const std::filesystem::path& dir, const ClipLoadOption
   auto impl = std::make_unique<Impl>();
   impl->config = read_clip_config(dir);
   const ClipConfig& config = impl->config;
-  BackendOptions backend_options;
-  backend_options.threads = options.threads;
-  impl->backend = make_backend(options.backend, backend_options);
+  impl->backend = make_model_backend(dir, options.backend, options.compute, options.threads);
   Backend& backend = *impl->backend;
-  if (!backend.supports(options.compute)) {
-    fail("{}: compute type {} is not supported by the {} backend of this build (supported: fp32)",
-         dir.string(), compute_type_name(options.compute), backend.name());
-  }
-  const Checkpoint checkpoint = Checkpoint::open(dir);
-
-  std::set<std::string> used;
-  const LoadTensor load = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
-    std::vector<float> values = checkpoint.load_f32(name, shape);
-    used.insert(name);
-    impl->parameter_count += static_cast<std::int64_t>(values.size());
-    return values;
-  };
+  WeightLoader weights(dir);
+  const LoadTensor load = weights.function();
 
   const std::int64_t dt = config.text.hidden_size;
   const std::int64_t dv = config.vision.hidden_size;
@@ -173,14 +153,8 @@ ClipModel ClipModel::load(const std::filesystem::path& dir, const ClipLoadOption
 
   impl->logit_scale = load("logit_scale", {}).at(0);
 
-  for (const TensorRef& tensor : checkpoint.tensors()) {
-    if (used.count(tensor.name) == 0 && !is_position_ids(tensor.name)) {
-      fail(
-          "{}: unknown tensor '{}' in the checkpoint (not part of a CLIPModel with this "
-          "config.json)",
-          dir.string(), tensor.name);
-    }
-  }
+  weights.expect_all_used("CLIPModel");
+  impl->parameter_count = weights.parameter_count();
 
   return ClipModel(std::move(impl));
 }
@@ -247,20 +221,9 @@ void ClipModel::Impl::encode_text_group(const std::vector<std::vector<std::int32
   const std::int64_t proj = config.projection_dim;
 
   // token + position embeddings on the host -> host [n·seq_len, d]
-  ws.host.resize(static_cast<std::size_t>(n * seq_len * d));
-  for (std::int64_t s = 0; s < n; ++s) {
-    const std::vector<std::int32_t>& caption = ids[members[static_cast<std::size_t>(s)]];
-    const auto length = static_cast<std::int64_t>(caption.size());
-    for (std::int64_t t = 0; t < seq_len; ++t) {
-      // Past its end a caption is padded with its last id: under the causal mask no position
-      // at or before the pooled one sees the padding, so the pooled row is unchanged.
-      const std::int32_t id = caption[static_cast<std::size_t>(std::min(t, length - 1))];
-      const float* token = token_embedding.data() + std::int64_t{id} * d;
-      const float* position = text_positions.data() + t * d;
-      float* dst = ws.host.data() + (s * seq_len + t) * d;
-      for (std::int64_t i = 0; i < d; ++i) dst[i] = token[i] + position[i];
-    }
-  }
+  // Past its end a caption is padded with its last id: under the causal mask no position at
+  // or before the pooled one sees the padding, so the pooled row is unchanged.
+  embed_tokens(ids, members, seq_len, token_embedding, text_positions, d, ws.host);
   ws.hidden.reserve_f32(*backend, n * seq_len * d);
   float* hidden = ws.hidden.f32();
   backend->upload(hidden, ws.host.data(), ws.host.size() * sizeof(float));
@@ -281,10 +244,7 @@ void ClipModel::Impl::encode_text_group(const std::vector<std::vector<std::int32
   ws.host.resize(static_cast<std::size_t>(n * proj));
   backend->download(ws.host.data(), ws.projected.f32(),
                     static_cast<std::size_t>(n * proj) * sizeof(float));
-  for (std::int64_t s = 0; s < n; ++s) {
-    std::copy_n(ws.host.data() + s * proj, proj,
-                out + static_cast<std::int64_t>(members[static_cast<std::size_t>(s)]) * proj);
-  }
+  scatter_rows(ws.host.data(), members, proj, out);
 }
 
 void ClipModel::encode_texts(const std::vector<std::vector<std::int32_t>>& ids, float* out) const {
@@ -292,19 +252,10 @@ void ClipModel::encode_texts(const std::vector<std::vector<std::int32_t>>& ids, 
   // Validate everything first and find each caption's pooling position.
   std::vector<std::int64_t> pool_positions(ids.size());
   std::map<std::int64_t, std::vector<std::size_t>> by_length;  // length buckets of 8
+  check_caption_ids(ids, config.max_position_embeddings, config.vocab_size);
   for (std::size_t c = 0; c < ids.size(); ++c) {
     const std::vector<std::int32_t>& caption = ids[c];
     const auto length = static_cast<std::int64_t>(caption.size());
-    if (length == 0 || length > config.max_position_embeddings) {
-      fail("caption {}: expected 1 to {} token ids (max_position_embeddings), got {}", c,
-           config.max_position_embeddings, length);
-    }
-    for (std::int64_t t = 0; t < length; ++t) {
-      if (caption[t] < 0 || caption[t] >= config.vocab_size) {
-        fail("caption {}: token id {} at position {} is outside the vocabulary [0, {})", c,
-             caption[t], t, config.vocab_size);
-      }
-    }
     if (config.eos_token_id == 2) {  // the openai/laion configs: pool at argmax(ids)
       pool_positions[c] = std::max_element(caption.begin(), caption.end()) - caption.begin();
     } else {

@@ -6,12 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <set>
 
 #include "models/encoder.hpp"
+#include "models/model_io.hpp"
 #include "models/patches.hpp"
 #include "vlbench/core/error.hpp"
-#include "vlbench/models/checkpoint.hpp"
 
 namespace vlbench {
 namespace {
@@ -103,23 +102,10 @@ SiglipModel SiglipModel::load(const std::filesystem::path& dir, const SiglipConf
                               const SiglipLoadOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  BackendOptions backend_options;
-  backend_options.threads = options.threads;
-  impl->backend = make_backend(options.backend, backend_options);
+  impl->backend = make_model_backend(dir, options.backend, options.compute, options.threads);
   Backend& backend = *impl->backend;
-  if (!backend.supports(options.compute)) {
-    fail("{}: compute type {} is not supported by the {} backend of this build (supported: fp32)",
-         dir.string(), compute_type_name(options.compute), backend.name());
-  }
-  const Checkpoint checkpoint = Checkpoint::open(dir);
-
-  std::set<std::string> used;
-  const LoadTensor load = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
-    std::vector<float> values = checkpoint.load_f32(name, shape);
-    used.insert(name);
-    impl->parameter_count += static_cast<std::int64_t>(values.size());
-    return values;
-  };
+  WeightLoader weights(dir);
+  const LoadTensor load = weights.function();
   const ComputeType compute = options.compute;
   auto upload = [&](const std::string& name, std::int64_t d) {
     return upload_f32(backend, load(name, {d}));
@@ -188,17 +174,8 @@ SiglipModel SiglipModel::load(const std::filesystem::path& dir, const SiglipConf
   impl->logit_scale = load("logit_scale", {1}).at(0);
   impl->logit_bias = load("logit_bias", {1}).at(0);
 
-  for (const TensorRef& tensor : checkpoint.tensors()) {
-    const bool position_ids =
-        tensor.name.size() >= 13 &&
-        tensor.name.compare(tensor.name.size() - 13, 13, ".position_ids") == 0;
-    if (used.count(tensor.name) == 0 && !position_ids) {
-      fail(
-          "{}: unknown tensor '{}' in the checkpoint (not part of a SiglipModel with this "
-          "config.json)",
-          dir.string(), tensor.name);
-    }
-  }
+  weights.expect_all_used("SiglipModel");
+  impl->parameter_count = weights.parameter_count();
   return SiglipModel(std::move(impl));
 }
 
@@ -277,16 +254,7 @@ void SiglipModel::Impl::encode_text_group(const std::vector<std::vector<std::int
   const std::int64_t proj = config.projection_size;
 
   // token + position embeddings on the host -> host [n·seq_len, d]
-  ws.host.resize(static_cast<std::size_t>(n * seq_len * d));
-  for (std::int64_t s = 0; s < n; ++s) {
-    const std::vector<std::int32_t>& caption = ids[members[static_cast<std::size_t>(s)]];
-    for (std::int64_t t = 0; t < seq_len; ++t) {
-      const float* token = token_embedding.data() + std::int64_t{caption[t]} * d;
-      const float* position = text_positions.data() + t * d;
-      float* dst = ws.host.data() + (s * seq_len + t) * d;
-      for (std::int64_t i = 0; i < d; ++i) dst[i] = token[i] + position[i];
-    }
-  }
+  embed_tokens(ids, members, seq_len, token_embedding, text_positions, d, ws.host);
   ws.hidden.reserve_f32(*backend, n * seq_len * d);
   float* hidden = ws.hidden.f32();
   backend->upload(hidden, ws.host.data(), ws.host.size() * sizeof(float));
@@ -305,31 +273,15 @@ void SiglipModel::Impl::encode_text_group(const std::vector<std::vector<std::int
   ws.host.resize(static_cast<std::size_t>(n * proj));
   backend->download(ws.host.data(), ws.projected.f32(),
                     static_cast<std::size_t>(n * proj) * sizeof(float));
-  for (std::int64_t s = 0; s < n; ++s) {
-    std::copy_n(ws.host.data() + s * proj, proj,
-                out + static_cast<std::int64_t>(members[static_cast<std::size_t>(s)]) * proj);
-  }
+  scatter_rows(ws.host.data(), members, proj, out);
 }
 
 void SiglipModel::encode_texts(const std::vector<std::vector<std::int32_t>>& ids,
                                float* out) const {
   const SiglipConfig& config = impl_->config;
+  check_caption_ids(ids, config.max_position_embeddings, config.vocab_size);
   std::map<std::size_t, std::vector<std::size_t>> by_length;  // exact lengths: no masking
-  for (std::size_t c = 0; c < ids.size(); ++c) {
-    const std::vector<std::int32_t>& caption = ids[c];
-    const auto length = static_cast<std::int64_t>(caption.size());
-    if (length == 0 || length > config.max_position_embeddings) {
-      fail("caption {}: expected 1 to {} token ids (max_position_embeddings), got {}", c,
-           config.max_position_embeddings, length);
-    }
-    for (std::int64_t t = 0; t < length; ++t) {
-      if (caption[t] < 0 || caption[t] >= config.vocab_size) {
-        fail("caption {}: token id {} at position {} is outside the vocabulary [0, {})", c,
-             caption[t], t, config.vocab_size);
-      }
-    }
-    by_length[caption.size()].push_back(c);
-  }
+  for (std::size_t c = 0; c < ids.size(); ++c) by_length[ids[c].size()].push_back(c);
   if (ids.empty()) return;
   VLB_ASSERT(out != nullptr);
   SiglipWorkspace workspace;
