@@ -48,4 +48,14 @@ std::string checkpoint_name(const CheckpointInfo& info);
 // p·v: 2·tokens²·d). A multiply-add is 2 FLOPs.
 double encoder_layer_flops(double d, double intermediate, double tokens);
 
+// A text tower: `layers` encoder layers over n_tokens, then a d → projection Linear of the
+// pooled token.
+inline double text_tower_flops(std::int64_t layers, std::int64_t d, std::int64_t intermediate,
+                               std::int64_t n_tokens, std::int64_t projection) {
+  return static_cast<double>(layers) * encoder_layer_flops(static_cast<double>(d),
+                                                           static_cast<double>(intermediate),
+                                                           static_cast<double>(n_tokens)) +
+         2.0 * static_cast<double>(d) * static_cast<double>(projection);
+}
+
 }  // namespace vlbench

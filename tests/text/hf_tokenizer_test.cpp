@@ -210,19 +210,9 @@ TEST(HfTokenizer, MaxLengthBelowTheAddedTokensIsAnError) {
 TEST(HfTokenizer, SafeFromManyThreads) {
   const std::vector<std::string> captions = manifest_captions("captions_lowercased");
   const std::vector<Ids> rows = unpadded_rows("text_input_ids.npy");
-  std::vector<int> mismatches(4, 0);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      for (int round = 0; round < 50; ++round) {
-        for (std::size_t i = 0; i < captions.size(); ++i) {
-          if (siglip2().encode(captions[i], kContext) != rows[i]) ++mismatches[t];
-        }
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
+  EXPECT_EQ(testing::mismatches_from_threads(
+                [](const std::string& c) { return siglip2().encode(c, kContext); }, captions, rows),
+            std::vector<int>(4, 0));
 }
 
 TEST(HfTokenizer, PythonLowerMatchesStrLower) {

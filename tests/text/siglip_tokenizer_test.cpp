@@ -113,19 +113,10 @@ TEST(SiglipTokenizer, SafeFromManyThreads) {
   const json manifest = testing::read_json(siglip_dir() / "golden" / "manifest.json");
   const auto captions = manifest.at("captions").get<std::vector<std::string>>();
   const auto expected = manifest.at("caption_ids_unpadded").get<std::vector<Ids>>();
-  std::vector<std::thread> threads;
-  std::vector<int> mismatches(4, 0);
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      for (int round = 0; round < 50; ++round) {
-        for (std::size_t i = 0; i < captions.size(); ++i) {
-          if (siglip().encode(captions[i], kContext) != expected[i]) ++mismatches[t];
-        }
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
+  EXPECT_EQ(
+      testing::mismatches_from_threads(
+          [](const std::string& c) { return siglip().encode(c, kContext); }, captions, expected),
+      std::vector<int>(4, 0));
 }
 
 TEST(SiglipTokenizer, WithoutConfigFilesUsesTheDefaults) {

@@ -7,8 +7,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vlbench/core/npy.hpp"
@@ -19,6 +21,26 @@ using Ids = std::vector<std::int32_t>;
 
 inline std::filesystem::path shared_fixture(const std::string& name) {
   return std::filesystem::path(VLBENCH_SHARED_FIXTURES) / name;
+}
+
+// Mismatches of encode(captions[i]) against expected[i] per thread, with `n_threads` threads
+// encoding every caption 50 times at once (a tokenizer must be safe to share).
+inline std::vector<int> mismatches_from_threads(
+    const std::function<Ids(const std::string&)>& encode, const std::vector<std::string>& captions,
+    const std::vector<Ids>& expected, int n_threads = 4) {
+  std::vector<int> mismatches(static_cast<std::size_t>(n_threads), 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < n_threads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round) {
+        for (std::size_t i = 0; i < captions.size(); ++i) {
+          if (encode(captions[i]) != expected[i]) ++mismatches[static_cast<std::size_t>(t)];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  return mismatches;
 }
 
 // The rows of a 2-d int64 .npy (e.g. golden/text_input_ids.npy, [n_texts, 64]).

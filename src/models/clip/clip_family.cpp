@@ -108,10 +108,8 @@ class ClipEmbedding final : public EmbeddingModel {
   // The encoder over the caption's ids + the projection of the pooled token.
   double text_flops(std::int64_t n_tokens) const override {
     const ClipConfig& c = config_;
-    return c.text.num_hidden_layers * encoder_layer_flops(c.text.hidden_size,
-                                                          c.text.intermediate_size,
-                                                          static_cast<double>(n_tokens)) +
-           2.0 * c.text.hidden_size * c.projection_dim;
+    return text_tower_flops(c.text.num_hidden_layers, c.text.hidden_size, c.text.intermediate_size,
+                            n_tokens, c.projection_dim);
   }
 
   std::string backend_name() const override { return engine().backend_name(); }

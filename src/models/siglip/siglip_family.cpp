@@ -189,10 +189,8 @@ class SiglipEmbedding final : public EmbeddingModel {
   }
   double text_flops(std::int64_t n_tokens) const override {
     const SiglipConfig& c = config_;
-    return c.text.num_hidden_layers * encoder_layer_flops(c.text.hidden_size,
-                                                          c.text.intermediate_size,
-                                                          static_cast<double>(n_tokens)) +
-           2.0 * c.text.hidden_size * c.projection_size;
+    return text_tower_flops(c.text.num_hidden_layers, c.text.hidden_size, c.text.intermediate_size,
+                            n_tokens, c.projection_size);
   }
 
   std::string backend_name() const override { return engine().backend_name(); }
