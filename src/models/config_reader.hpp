@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "vlbench/core/error.hpp"
+
 namespace vlbench {
 
 struct ConfigReader {
@@ -33,5 +35,33 @@ struct ConfigReader {
   std::string activation(const Json& parent, const std::string& key, const std::string& where,
                          const std::string& fallback) const;
 };
+
+// The encoder hyperparameters of one tower (`name`, e.g. "text_config") that every ViT-style
+// family's config has, each defaulting to `defaults`' value: hidden_size, intermediate_size,
+// num_attention_heads (which must divide hidden_size), num_hidden_layers, hidden_act,
+// layer_norm_eps. Tower is any struct with those fields.
+template <typename Tower>
+Tower read_encoder_tower(const ConfigReader& reader, const ConfigReader::Json& parent,
+                         const std::string& name, const Tower& defaults) {
+  Tower tower = defaults;
+  const std::string prefix = name + ".";
+  tower.hidden_size =
+      reader.positive_int(parent, "hidden_size", prefix + "hidden_size", defaults.hidden_size);
+  tower.intermediate_size = reader.positive_int(
+      parent, "intermediate_size", prefix + "intermediate_size", defaults.intermediate_size);
+  tower.num_attention_heads = reader.positive_int(
+      parent, "num_attention_heads", prefix + "num_attention_heads", defaults.num_attention_heads);
+  tower.num_hidden_layers = reader.positive_int(
+      parent, "num_hidden_layers", prefix + "num_hidden_layers", defaults.num_hidden_layers);
+  tower.hidden_act =
+      reader.activation(parent, "hidden_act", prefix + "hidden_act", defaults.hidden_act);
+  tower.layer_norm_eps = reader.positive_number(parent, "layer_norm_eps", prefix + "layer_norm_eps",
+                                                defaults.layer_norm_eps);
+  if (tower.hidden_size % tower.num_attention_heads != 0) {
+    fail("{}: field '{}num_attention_heads': {} does not divide hidden_size {}", reader.file,
+         prefix, tower.num_attention_heads, tower.hidden_size);
+  }
+  return tower;
+}
 
 }  // namespace vlbench

@@ -15,7 +15,9 @@ void load_encoder_layers(const LoadTensor& load, const std::string& prefix, std:
   encoder.layers.reserve(static_cast<std::size_t>(n_layers));
   for (std::int64_t i = 0; i < n_layers; ++i) {
     const std::string layer = prefix + std::to_string(i) + ".";
-    auto norm = [&](const std::string& name) { return upload_f32(backend, load(layer + name, {d})); };
+    auto norm = [&](const std::string& name) {
+      return upload_f32(backend, load(layer + name, {d}));
+    };
     auto make = [&](const std::string& name, std::int64_t out, std::int64_t in) {
       return backend.make_linear(load(layer + name + ".weight", {out, in}), out, in,
                                  load(layer + name + ".bias", {out}), compute);
@@ -67,15 +69,15 @@ void run_encoder(const EncoderWeights& encoder, Backend& backend, float* x, std:
   for (const EncoderLayer& w : encoder.layers) {
     // Attention half.
     backend.layer_norm(x, rows, d, w.ln1_weight.f32(), w.ln1_bias.f32(), eps,
-                       ws.normed.f32());                       // -> normed [rows, d]
-    backend.linear(*w.qkv, ws.normed.f32(), rows, ws.qkv.f32());  // -> qkv [rows, 3d]
-    backend.attention(ws.qkv.f32(), shape, ws.attention.f32());   // -> attention [rows, d]
+                       ws.normed.f32());                                   // -> normed [rows, d]
+    backend.linear(*w.qkv, ws.normed.f32(), rows, ws.qkv.f32());           // -> qkv [rows, 3d]
+    backend.attention(ws.qkv.f32(), shape, ws.attention.f32());            // -> attention [rows, d]
     backend.linear(*w.out, ws.attention.f32(), rows, ws.projected.f32());  // -> [rows, d]
     backend.add(x, ws.projected.f32(), rows * d);  // residual -> x [rows, d]
 
     // MLP half.
     backend.layer_norm(x, rows, d, w.ln2_weight.f32(), w.ln2_bias.f32(), eps,
-                       ws.normed.f32());  // -> normed [rows, d]
+                       ws.normed.f32());                                   // -> normed [rows, d]
     backend.linear(*w.fc1, ws.normed.f32(), rows, ws.intermediate.f32());  // -> [rows, inter]
     backend.activation(encoder.activation, ws.intermediate.f32(), rows * inter);
     backend.linear(*w.fc2, ws.intermediate.f32(), rows, ws.projected.f32());  // -> [rows, d]

@@ -9,29 +9,6 @@ namespace {
 
 using Json = ConfigReader::Json;
 
-ClipTowerConfig read_tower(const ConfigReader& reader, const Json& parent, const std::string& name,
-                           const ClipTowerConfig& defaults) {
-  ClipTowerConfig tower;
-  const std::string prefix = name + ".";
-  tower.hidden_size =
-      reader.positive_int(parent, "hidden_size", prefix + "hidden_size", defaults.hidden_size);
-  tower.intermediate_size = reader.positive_int(
-      parent, "intermediate_size", prefix + "intermediate_size", defaults.intermediate_size);
-  tower.num_attention_heads = reader.positive_int(
-      parent, "num_attention_heads", prefix + "num_attention_heads", defaults.num_attention_heads);
-  tower.num_hidden_layers = reader.positive_int(
-      parent, "num_hidden_layers", prefix + "num_hidden_layers", defaults.num_hidden_layers);
-  tower.hidden_act =
-      reader.activation(parent, "hidden_act", prefix + "hidden_act", defaults.hidden_act);
-  tower.layer_norm_eps = reader.positive_number(parent, "layer_norm_eps", prefix + "layer_norm_eps",
-                                                defaults.layer_norm_eps);
-  if (tower.hidden_size % tower.num_attention_heads != 0) {
-    fail("{}: field '{}num_attention_heads': {} does not divide hidden_size {}", reader.file,
-         prefix, tower.num_attention_heads, tower.hidden_size);
-  }
-  return tower;
-}
-
 // Older checkpoints (openai/clip-vit-*) also carry "text_config_dict" / "vision_config_dict".
 // transformers' CLIPConfig then rebuilds the tower config from that dict and its own
 // defaults, overriding every field of "text_config" / "vision_config": so the *_dict wins.
@@ -64,7 +41,7 @@ ClipConfig read_clip_config(const std::filesystem::path& dir) {
   text_defaults.intermediate_size = 2048;
   text_defaults.num_attention_heads = 8;
   text_defaults.num_hidden_layers = 12;
-  config.text = read_tower(reader, text, text_key, text_defaults);
+  config.text = read_encoder_tower(reader, text, text_key, text_defaults);
   config.vocab_size =
       reader.positive_int(text, "vocab_size", text_key + ".vocab_size", config.vocab_size);
   config.max_position_embeddings =
@@ -81,7 +58,7 @@ ClipConfig read_clip_config(const std::filesystem::path& dir) {
   vision_defaults.intermediate_size = 3072;
   vision_defaults.num_attention_heads = 12;
   vision_defaults.num_hidden_layers = 12;
-  config.vision = read_tower(reader, vision, vision_key, vision_defaults);
+  config.vision = read_encoder_tower(reader, vision, vision_key, vision_defaults);
   config.image_size =
       reader.positive_int(vision, "image_size", vision_key + ".image_size", config.image_size);
   config.patch_size =

@@ -10,37 +10,13 @@ namespace {
 
 using Json = ConfigReader::Json;
 
-SiglipTowerConfig read_tower(const ConfigReader& reader, const Json& parent,
-                             const std::string& name) {
-  const SiglipTowerConfig defaults;
-  SiglipTowerConfig tower;
-  const std::string prefix = name + ".";
-  tower.hidden_size =
-      reader.positive_int(parent, "hidden_size", prefix + "hidden_size", defaults.hidden_size);
-  tower.intermediate_size = reader.positive_int(
-      parent, "intermediate_size", prefix + "intermediate_size", defaults.intermediate_size);
-  tower.num_attention_heads = reader.positive_int(
-      parent, "num_attention_heads", prefix + "num_attention_heads", defaults.num_attention_heads);
-  tower.num_hidden_layers = reader.positive_int(
-      parent, "num_hidden_layers", prefix + "num_hidden_layers", defaults.num_hidden_layers);
-  tower.hidden_act =
-      reader.activation(parent, "hidden_act", prefix + "hidden_act", defaults.hidden_act);
-  tower.layer_norm_eps = reader.positive_number(parent, "layer_norm_eps", prefix + "layer_norm_eps",
-                                                defaults.layer_norm_eps);
-  if (tower.hidden_size % tower.num_attention_heads != 0) {
-    fail("{}: field '{}num_attention_heads': {} does not divide hidden_size {}", reader.file,
-         prefix, tower.num_attention_heads, tower.hidden_size);
-  }
-  return tower;
-}
-
 }  // namespace
 
 SiglipConfig parse_siglip_config(const nlohmann::json& root, const std::string& path) {
   const ConfigReader reader{path};
   SiglipConfig config;
   const Json text = reader.object(root, "text_config");
-  config.text = read_tower(reader, text, "text_config");
+  config.text = read_encoder_tower(reader, text, "text_config", SiglipTowerConfig{});
   config.vocab_size =
       reader.positive_int(text, "vocab_size", "text_config.vocab_size", config.vocab_size);
   config.max_position_embeddings =
@@ -50,7 +26,7 @@ SiglipConfig parse_siglip_config(const nlohmann::json& root, const std::string& 
       text, "projection_size", "text_config.projection_size", config.text.hidden_size);
 
   const Json vision = reader.object(root, "vision_config");
-  config.vision = read_tower(reader, vision, "vision_config");
+  config.vision = read_encoder_tower(reader, vision, "vision_config", SiglipTowerConfig{});
   config.image_size =
       reader.positive_int(vision, "image_size", "vision_config.image_size", config.image_size);
   config.patch_size =

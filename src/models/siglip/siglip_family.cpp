@@ -104,16 +104,8 @@ class SiglipEmbedding final : public EmbeddingModel {
   }
 
   const PreprocessConfig& preprocess_config() const override {
-    std::call_once(preprocess_once_, [&] {
-      PreprocessConfig config = read_preprocess_config(dir_);
-      const int size = image_size();
-      if (config.output_height() != size || config.output_width() != size) {
-        fail("{}: preprocessing gives {}x{} pixels but config.json's image_size is {}",
-             (dir_ / "preprocessor_config.json").string(), config.output_height(),
-             config.output_width(), size);
-      }
-      preprocess_ = std::move(config);
-    });
+    std::call_once(preprocess_once_,
+                   [&] { preprocess_ = read_square_preprocess_config(dir_, image_size()); });
     return *preprocess_;
   }
   int image_size() const override { return config_.image_size; }
