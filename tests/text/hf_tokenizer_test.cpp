@@ -98,6 +98,7 @@ std::vector<Ids> unpadded_rows(const char* file) {
 }
 
 TEST(HfTokenizer, SpecialTokenIdsAndVocabSize) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   EXPECT_EQ(siglip2().token_to_id("<pad>"), 0);
   EXPECT_EQ(siglip2().token_to_id("<eos>"), 1);
   EXPECT_EQ(siglip2().token_to_id("<bos>"), 2);
@@ -109,6 +110,7 @@ TEST(HfTokenizer, SpecialTokenIdsAndVocabSize) {
 }
 
 TEST(HfTokenizer, LowerCasedCaptionsGiveTheGoldenIds) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   const std::vector<std::string> captions = manifest_captions("captions");
   const std::vector<std::string> lowered = manifest_captions("captions_lowercased");
   const std::vector<Ids> rows = unpadded_rows("text_input_ids.npy");
@@ -125,6 +127,7 @@ TEST(HfTokenizer, LowerCasedCaptionsGiveTheGoldenIds) {
 }
 
 TEST(HfTokenizer, CaptionsNotLowerCasedGiveTheirGolden) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   const std::vector<std::string> captions = manifest_captions("captions");
   const std::vector<Ids> rows = unpadded_rows("text_input_ids_not_lowercased.npy");
   ASSERT_EQ(rows.size(), captions.size());
@@ -134,6 +137,7 @@ TEST(HfTokenizer, CaptionsNotLowerCasedGiveTheirGolden) {
 }
 
 TEST(HfTokenizer, EveryGoldenLineOfEveryVariant) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   const json spec = testing::read_json(testing::test_data("text/hf_tokenizer_variants.json"));
   std::map<std::string, std::unique_ptr<LoadedVariant>> variants;
   for (const auto& [name, recipe] : spec.at("variants").items()) {
@@ -157,6 +161,7 @@ TEST(HfTokenizer, EveryGoldenLineOfEveryVariant) {
 }
 
 TEST(HfTokenizer, ByteFallbackForCharactersOutsideTheVocabulary) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   // '猫' (U+732B, UTF-8 E7 8C AB) is not in the vocabulary: its three byte tokens, never <unk>.
   const Ids expected = {*siglip2().token_to_id("<0xE7>"), *siglip2().token_to_id("<0x8C>"),
                         *siglip2().token_to_id("<0xAB>"), kEos};
@@ -168,6 +173,7 @@ TEST(HfTokenizer, ByteFallbackForCharactersOutsideTheVocabulary) {
 }
 
 TEST(HfTokenizer, LiteralSpecialTokensInTheTextAreMatched) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   // "<eos>" in the text is the added token (id 1), and the template adds another one.
   EXPECT_EQ(siglip2().encode("x<eos>y", kContext), (Ids{882, 1, 876, 1}));
   EXPECT_EQ(siglip2().encode("<eos>", kContext), (Ids{1, 1}));
@@ -178,6 +184,7 @@ TEST(HfTokenizer, LiteralSpecialTokensInTheTextAreMatched) {
 }
 
 TEST(HfTokenizer, TruncationKeepsEosLast) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   const std::string caption = manifest_captions("captions_lowercased")[9];  // the long one
   const Ids full = siglip2().encode(caption, 0);
   ASSERT_GT(full.size(), 64u);
@@ -198,6 +205,7 @@ TEST(HfTokenizer, TruncationKeepsEosLast) {
 }
 
 TEST(HfTokenizer, MaxLengthBelowTheAddedTokensIsAnError) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   json doc = variant_json(testing::read_json(testing::test_data("text/hf_tokenizer_variants.json"))
                               .at("variants")
                               .at("template_bos_eos"));
@@ -208,6 +216,7 @@ TEST(HfTokenizer, MaxLengthBelowTheAddedTokensIsAnError) {
 }
 
 TEST(HfTokenizer, SafeFromManyThreads) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   const std::vector<std::string> captions = manifest_captions("captions_lowercased");
   const std::vector<Ids> rows = unpadded_rows("text_input_ids.npy");
   EXPECT_EQ(testing::mismatches_from_threads(
@@ -228,6 +237,7 @@ TEST(HfTokenizer, PythonLowerMatchesStrLower) {
 
 // Unsupported or malformed files: the message names the file and the JSON path.
 TEST(HfTokenizer, Errors) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   testing::TempDir dir;
   testing::expect_error([&] { HfTokenizer::from_file(dir / "tokenizer.json"); },
                         {"tokenizer.json", "cannot open"});

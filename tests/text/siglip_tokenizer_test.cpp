@@ -41,6 +41,7 @@ void copy_tokenizer_files(const fs::path& to) {
 }
 
 TEST(SiglipTokenizer, SpecialIdsAndVocabSize) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   EXPECT_EQ(siglip().pad_id(), 1);
   EXPECT_EQ(siglip().eos_id(), 1);
   EXPECT_EQ(siglip().unk_id(), 2);
@@ -48,6 +49,7 @@ TEST(SiglipTokenizer, SpecialIdsAndVocabSize) {
 }
 
 TEST(SiglipTokenizer, FixtureCaptionsGiveTheManifestIds) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   const json manifest = testing::read_json(siglip_dir() / "golden" / "manifest.json");
   const auto captions = manifest.at("captions").get<std::vector<std::string>>();
   const auto expected = manifest.at("caption_ids_unpadded").get<std::vector<Ids>>();
@@ -59,6 +61,7 @@ TEST(SiglipTokenizer, FixtureCaptionsGiveTheManifestIds) {
 }
 
 TEST(SiglipTokenizer, PaddedToSixtyFourEqualsTheNpyGolden) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   const json manifest = testing::read_json(siglip_dir() / "golden" / "manifest.json");
   const auto captions = manifest.at("captions").get<std::vector<std::string>>();
   const std::vector<Ids> rows =
@@ -73,6 +76,7 @@ TEST(SiglipTokenizer, PaddedToSixtyFourEqualsTheNpyGolden) {
 }
 
 TEST(SiglipTokenizer, EveryHostileGoldenLine) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   const std::vector<json> lines =
       testing::read_jsonl(testing::test_data("text/siglip_tokenizer_golden.jsonl"));
   ASSERT_GE(lines.size(), 40u);
@@ -85,12 +89,14 @@ TEST(SiglipTokenizer, EveryHostileGoldenLine) {
 }
 
 TEST(SiglipTokenizer, EmptyAndPunctuationOnlyGiveEos) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   for (const char* text : {"", " ", "...", "!?,.;:'\"()[]{}<>/\\|@#$%^&*-_+=~`", " \t\n "}) {
     EXPECT_EQ(siglip().encode(text, kContext), Ids{1}) << testing::shown(text);
   }
 }
 
 TEST(SiglipTokenizer, TruncatesToMaxLengthWithEosLast) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   std::string long_caption;
   for (int i = 0; i < 100; ++i) long_caption += "a photo of a cat ";
   const Ids full = siglip().encode(long_caption, 0);
@@ -104,12 +110,14 @@ TEST(SiglipTokenizer, TruncatesToMaxLengthWithEosLast) {
 }
 
 TEST(SiglipTokenizer, LiteralEosIsNotDuplicated) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   // "a cat </s>": the </s> token (rstrip/lstrip) ends the ids, so no second eos is added.
   const Ids ids = siglip().encode("a cat </s>", kContext);
   EXPECT_EQ(ids, (Ids{49, 153, 1}));
 }
 
 TEST(SiglipTokenizer, SafeFromManyThreads) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   const json manifest = testing::read_json(siglip_dir() / "golden" / "manifest.json");
   const auto captions = manifest.at("captions").get<std::vector<std::string>>();
   const auto expected = manifest.at("caption_ids_unpadded").get<std::vector<Ids>>();
@@ -120,6 +128,7 @@ TEST(SiglipTokenizer, SafeFromManyThreads) {
 }
 
 TEST(SiglipTokenizer, WithoutConfigFilesUsesTheDefaults) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   testing::TempDir dir;
   fs::copy_file(siglip_dir() / "spiece.model", dir / "spiece.model");
   const SiglipTokenizer tokenizer = SiglipTokenizer::from_directory(dir.path());
@@ -131,6 +140,7 @@ TEST(SiglipTokenizer, WithoutConfigFilesUsesTheDefaults) {
 }
 
 TEST(SiglipTokenizer, DoLowerCaseFalseKeepsCase) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   testing::TempDir dir;
   copy_tokenizer_files(dir.path());
   json config = testing::read_json(dir / "tokenizer_config.json");
@@ -143,6 +153,7 @@ TEST(SiglipTokenizer, DoLowerCaseFalseKeepsCase) {
 }
 
 TEST(SiglipTokenizer, Errors) {
+  VLBENCH_REQUIRE_SHARED_FIXTURE("siglip-tiny");
   testing::TempDir empty;
   testing::expect_error([&] { SiglipTokenizer::from_directory(empty.path()); },
                         {"spiece.model", "no such file"});

@@ -43,6 +43,12 @@ inline std::vector<int> mismatches_from_threads(
   return mismatches;
 }
 
+// Skips the test when ../shared/fixtures/<name> is not there (a clone without the shared
+// fixtures).
+#define VLBENCH_REQUIRE_SHARED_FIXTURE(name)                              \
+  if (!std::filesystem::exists(::vlbench::testing::shared_fixture(name))) \
+  GTEST_SKIP() << "no fixture at " << ::vlbench::testing::shared_fixture(name)
+
 // The rows of a 2-d int64 .npy (e.g. golden/text_input_ids.npy, [n_texts, 64]).
 inline std::vector<Ids> read_i64_rows(const std::filesystem::path& path) {
   const NpyArray array = read_npy(path);
