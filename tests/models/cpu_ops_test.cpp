@@ -71,23 +71,29 @@ TEST(CpuOps, VectorizableExpIsWithinTwoUlp) {
   EXPECT_TRUE(std::isnan(exp_vectorizable(std::nanf(""))));
 }
 
-// The vectorized gelu_pytorch_tanh against the float64 formula on a dense grid.
-TEST(CpuOps, GeluTanhMatchesTheFormulaEverywhere) {
+// The vectorized gelu and gelu_pytorch_tanh against their float64 formulas on a dense grid.
+TEST(CpuOps, GeluActivationsMatchTheFormulaEverywhere) {
   std::vector<float> x;
   for (int i = -40000; i <= 40000; ++i) x.push_back(static_cast<float>(i) * 5e-4f);
-  for (const float big : {-1e4f, -200.0f, -30.0f, 30.0f, 200.0f, 1e4f}) x.push_back(big);
-  std::vector<float> y = x;
-  apply_activation(Activation::gelu_pytorch_tanh, y.data(), static_cast<std::int64_t>(y.size()));
-  double worst = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double v = x[i];
-    const double expected =
-        0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
-    const double error = std::abs(y[i] - expected) / std::max(1.0, std::abs(expected));
-    worst = std::max(worst, error);
-    ASSERT_TRUE(std::isfinite(y[i])) << v;
+  for (const float big : {-1e4f, -200.0f, -30.0f, 30.0f, 200.0f, 1e4f, 1e-30f, -1e-30f}) {
+    x.push_back(big);
   }
-  EXPECT_LE(worst, 1e-6);
+  for (const Activation act : {Activation::gelu, Activation::gelu_pytorch_tanh}) {
+    std::vector<float> y = x;
+    apply_activation(act, y.data(), static_cast<std::int64_t>(y.size()));
+    double worst = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double v = x[i];
+      const double expected =
+          act == Activation::gelu
+              ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)))
+              : 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+      worst = std::max(worst, std::abs(y[i] - expected) / std::max(1.0, std::abs(expected)));
+      ASSERT_TRUE(std::isfinite(y[i])) << activation_name(act) << " at " << v;
+    }
+    std::printf("%s: max error %.3g\n", activation_name(act).c_str(), worst);
+    EXPECT_LE(worst, 1e-6) << activation_name(act);
+  }
 }
 
 TEST(CpuOps, ActivationsMatchTheirFormulas) {
