@@ -52,8 +52,12 @@ inline std::uint8_t muldiv255(int a, int b) {
 }
 
 // Returns false after a libjpeg error (message in err->message); `out` is then unspecified.
+// An image over options.max_pixels throws ImageTooLarge (cinfo destroyed first), read from the
+// header before jpeg_start_decompress allocates anything (a progressive JPEG's whole-image
+// coefficient buffer included).
 bool decode_into(jpeg_decompress_struct* cinfo, JpegErrorManager* err,
-                 std::span<const std::uint8_t> bytes, ImageRgb8* out) {
+                 std::span<const std::uint8_t> bytes, const std::string& name,
+                 const DecodeOptions& options, ImageRgb8* out) {
   if (setjmp(err->jump)) {
     jpeg_destroy_decompress(cinfo);
     return false;
@@ -61,6 +65,12 @@ bool decode_into(jpeg_decompress_struct* cinfo, JpegErrorManager* err,
   jpeg_create_decompress(cinfo);
   jpeg_mem_src(cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(cinfo, TRUE);
+  try {
+    check_declared_size(cinfo->image_width, cinfo->image_height, name, options);
+  } catch (...) {
+    jpeg_destroy_decompress(cinfo);
+    throw;
+  }
   const int components = cinfo->num_components;
   if (components == 1) {
     cinfo->out_color_space = JCS_GRAYSCALE;
@@ -124,16 +134,21 @@ bool decode_into(jpeg_decompress_struct* cinfo, JpegErrorManager* err,
 
 }  // namespace
 
-ImageRgb8 decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name) {
+ImageRgb8 decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name,
+                      const DecodeOptions& options) {
   jpeg_decompress_struct cinfo{};
   JpegErrorManager err{};
   cinfo.err = jpeg_std_error(&err.pub);
   err.pub.error_exit = on_jpeg_error;
   err.pub.emit_message = on_jpeg_message;
   ImageRgb8 image;
-  if (!decode_into(&cinfo, &err, bytes, &image)) {
-    fail("{}: corrupt JPEG image: {}", name, err.message);
+  bool decoded = false;
+  try {
+    decoded = decode_into(&cinfo, &err, bytes, name, options, &image);
+  } catch (const std::bad_alloc&) {
+    fail_allocation(image.width, image.height, name);
   }
+  if (!decoded) fail("{}: corrupt JPEG image: {}", name, err.message);
   return image;
 }
 

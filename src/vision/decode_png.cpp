@@ -54,8 +54,11 @@ void read_bytes(png_structp png, png_bytep dst, png_size_t count) {
 
 // Decodes into `pixels` (8 or 16-bit samples, `*channels` a pixel, palette images as one
 // index byte a pixel with their 256-entry palette in `palette`); false after a libpng error.
-bool decode_into(PngContext* ctx, std::vector<std::uint8_t>* pixels, std::vector<png_bytep>* rows,
-                 ImageRgb8* out, int* channels, int* bit_depth, bool* indexed, png_color* palette) {
+// An image over options.max_pixels throws ImageTooLarge (the reader destroyed first), read
+// from IHDR before any pixel buffer is allocated.
+bool decode_into(PngContext* ctx, const std::string& name, const DecodeOptions& options,
+                 std::vector<std::uint8_t>* pixels, std::vector<png_bytep>* rows, ImageRgb8* out,
+                 int* channels, int* bit_depth, bool* indexed, png_color* palette) {
   png_structp png =
       png_create_read_struct(PNG_LIBPNG_VER_STRING, ctx, on_png_error, on_png_warning);
   if (png == nullptr) {
@@ -74,6 +77,13 @@ bool decode_into(PngContext* ctx, std::vector<std::uint8_t>* pixels, std::vector
   }
   png_set_read_fn(png, ctx, read_bytes);
   png_read_info(png, info);
+  try {
+    check_declared_size(png_get_image_width(png, info), png_get_image_height(png, info), name,
+                        options);
+  } catch (...) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw;
+  }
   const int color_type = png_get_color_type(png, info);
   const int depth = png_get_bit_depth(png, info);
   if (color_type == PNG_COLOR_TYPE_PALETTE) {
@@ -102,11 +112,11 @@ bool decode_into(PngContext* ctx, std::vector<std::uint8_t>* pixels, std::vector
   *channels = png_get_channels(png, info);
   *bit_depth = png_get_bit_depth(png, info);
   *indexed = color_type == PNG_COLOR_TYPE_PALETTE;
+  out->width = width;
+  out->height = height;
   try {
     pixels->resize(row_bytes * static_cast<std::size_t>(height));
     rows->resize(static_cast<std::size_t>(height));
-    out->width = width;
-    out->height = height;
     out->rgb.resize(static_cast<std::size_t>(width) * height * 3);
   } catch (const std::bad_alloc&) {
     png_destroy_read_struct(&png, &info, nullptr);
@@ -120,7 +130,8 @@ bool decode_into(PngContext* ctx, std::vector<std::uint8_t>* pixels, std::vector
 
 }  // namespace
 
-ImageRgb8 decode_png(std::span<const std::uint8_t> bytes, const std::string& name) {
+ImageRgb8 decode_png(std::span<const std::uint8_t> bytes, const std::string& name,
+                     const DecodeOptions& options) {
   PngContext ctx{};
   ctx.data = bytes.data();
   ctx.size = bytes.size();
@@ -131,9 +142,14 @@ ImageRgb8 decode_png(std::span<const std::uint8_t> bytes, const std::string& nam
   int bit_depth = 0;
   bool indexed = false;
   png_color palette[256];
-  if (!decode_into(&ctx, &pixels, &rows, &image, &channels, &bit_depth, &indexed, palette)) {
-    fail("{}: corrupt PNG image: {}", name, ctx.message);
+  bool decoded = false;
+  try {
+    decoded = decode_into(&ctx, name, options, &pixels, &rows, &image, &channels, &bit_depth,
+                          &indexed, palette);
+  } catch (const std::bad_alloc&) {
+    fail_allocation(image.width, image.height, name);
   }
+  if (!decoded) fail("{}: corrupt PNG image: {}", name, ctx.message);
   const std::size_t count = static_cast<std::size_t>(image.width) * image.height;
   std::uint8_t* dst = image.rgb.data();
   const std::uint8_t* src = pixels.data();

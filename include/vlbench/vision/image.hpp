@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "vlbench/core/error.hpp"
+
 namespace vlbench {
 
 // 8-bit RGB, row-major, interleaved: rgb[(y * width + x) * 3 + c].
@@ -17,13 +19,31 @@ struct ImageRgb8 {
   std::vector<std::uint8_t> rgb;
 };
 
+// Pillow's Image.MAX_IMAGE_PIXELS: the default bound on an image's declared size.
+inline constexpr std::int64_t kPillowMaxImagePixels = 89'478'485;
+
+struct DecodeOptions {
+  // An image whose header declares more pixels (width × height) than this is an
+  // ImageTooLarge error, raised from the header alone, before any pixel buffer exists (a few
+  // hundred bytes of PNG can declare 65500 × 65500). 0: no limit.
+  std::int64_t max_pixels = kPillowMaxImagePixels;
+};
+
+// The image declares more pixels than DecodeOptions::max_pixels.
+class ImageTooLarge : public Error {
+ public:
+  using Error::Error;
+};
+
 // Decodes a JPEG (libjpeg-turbo) or PNG (libpng: 1/2/4/8/16-bit, gray, gray+alpha, palette,
 // tRNS, RGB, RGBA) chosen by the file's magic bytes, converted to RGB as Pillow's
 // Image.convert("RGB") does (alpha dropped, gray replicated, 16-bit reduced as Pillow does).
-// Errors name the file and what is wrong (missing, not JPEG/PNG, corrupt).
-ImageRgb8 decode_image(const std::filesystem::path& path);
+// Errors name the file and what is wrong (missing, not JPEG/PNG, corrupt, over the pixel
+// limit — ImageTooLarge —, or a pixel buffer that cannot be allocated).
+ImageRgb8 decode_image(const std::filesystem::path& path, const DecodeOptions& options = {});
 // The same from bytes in memory; `name` is used in messages.
-ImageRgb8 decode_image_bytes(std::span<const std::uint8_t> bytes, const std::string& name);
+ImageRgb8 decode_image_bytes(std::span<const std::uint8_t> bytes, const std::string& name,
+                             const DecodeOptions& options = {});
 
 // Pillow's resampling filters by their PIL.Image.Resampling codes, the numbers
 // preprocessor_config.json stores in `resample`.
