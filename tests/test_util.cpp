@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 
@@ -116,6 +117,35 @@ std::filesystem::path test_data(const std::string& relative) {
 
 std::filesystem::path repo_path(const std::string& relative) {
   return std::filesystem::path(VLBENCH_SOURCE_DIR) / relative;
+}
+
+namespace {
+
+// CRC-32 (ISO 3309, the PNG chunk CRC), bit by bit.
+std::uint32_t crc32(const char* data, std::size_t n) {
+  std::uint32_t crc = 0xFFFFFFFFu;
+  for (std::size_t i = 0; i < n; ++i) {
+    crc ^= static_cast<unsigned char>(data[i]);
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+void put_be32(std::string& bytes, std::size_t at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
+}
+
+}  // namespace
+
+std::string png_declaring(std::uint32_t width, std::uint32_t height) {
+  std::ifstream in(test_data("vision/pillow/rgb8.png"), std::ios::binary);
+  std::string png{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  // signature (8), IHDR length (4) and type (4) at 8..15, data at 16..28, CRC at 29..32
+  EXPECT_EQ(png.substr(12, 4), "IHDR");
+  put_be32(png, 16, width);
+  put_be32(png, 20, height);
+  put_be32(png, 29, crc32(png.data() + 12, 17));
+  return png;
 }
 
 }  // namespace vlbench::testing

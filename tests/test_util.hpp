@@ -67,6 +67,10 @@ void expect_error(F&& body, const std::vector<std::string>& parts) {
 }
 
 std::filesystem::path test_data(const std::string& relative);  // tests/fixtures/<relative>
+
+// A decompression bomb: tests/fixtures/vision/pillow/rgb8.png (a few hundred bytes) with its
+// IHDR rewritten to declare width × height (CRC recomputed), as file bytes.
+std::string png_declaring(std::uint32_t width, std::uint32_t height);
 std::filesystem::path repo_path(const std::string& relative);  // <repo>/<relative>
 
 }  // namespace vlbench::testing

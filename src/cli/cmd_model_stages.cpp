@@ -30,7 +30,8 @@ std::unique_ptr<EmbeddingModel> load_text_and_images(const std::filesystem::path
 // pixels: n × 3 × H × W, decoded and preprocessed in parallel.
 std::vector<float> preprocess_images(const EmbeddingModel& model,
                                      const std::vector<std::filesystem::path>& images,
-                                     ThreadPool& pool, std::int64_t* height, std::int64_t* width) {
+                                     std::int64_t max_image_pixels, ThreadPool& pool,
+                                     std::int64_t* height, std::int64_t* width) {
   const PreprocessConfig& config = model.preprocess_config();
   *height = config.output_height();
   *width = config.output_width();
@@ -40,7 +41,8 @@ std::vector<float> preprocess_images(const EmbeddingModel& model,
       static_cast<std::int64_t>(images.size()),
       [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
-          preprocess(decode_image(images[i]), config, pixels.data() + i * per_image);
+          preprocess(decode_image(images[i], DecodeOptions{max_image_pixels}), config,
+                     pixels.data() + i * per_image);
         }
       },
       1);
@@ -54,6 +56,7 @@ struct EmbedArgs {
   std::string text_padding = "model";
   int batch = 32;
   int threads = 0;
+  std::int64_t max_image_pixels = kPillowMaxImagePixels;
 };
 
 void run_embed(const EmbedArgs& args) {
@@ -94,7 +97,7 @@ void run_embed(const EmbedArgs& args) {
       ThreadPool pool(args.threads);
       const auto images = read_image_list(args.image_list);
       n = static_cast<std::int64_t>(images.size());
-      pixels = preprocess_images(*model, images, pool, &height, &width);
+      pixels = preprocess_images(*model, images, args.max_image_pixels, pool, &height, &width);
     }
     const int size = model->image_size();
     if (height != size || width != size) {
@@ -141,6 +144,7 @@ void add_model_stages(CLI::App& app) {
     struct Args {
       std::string model, image_list, out;
       int threads = 0;
+      std::int64_t max_image_pixels = kPillowMaxImagePixels;
     };
     auto args = std::make_shared<Args>();
     CLI::App* sub = app.add_subcommand(
@@ -149,12 +153,14 @@ void add_model_stages(CLI::App& app) {
     sub->add_option("--image-list", args->image_list, "one image path per line")->required();
     sub->add_option("--out", args->out, "PIX.npy")->required();
     sub->add_option("--threads", args->threads, "threads (0: all cores)");
+    add_max_image_pixels_option(sub, args->max_image_pixels);
     sub->callback([args] {
       ThreadPool pool(args->threads);
       std::int64_t height = 0, width = 0;
       const auto images = read_image_list(args->image_list);
       const auto model = load_text_and_images(args->model, "model");
-      const auto pixels = preprocess_images(*model, images, pool, &height, &width);
+      const auto pixels =
+          preprocess_images(*model, images, args->max_image_pixels, pool, &height, &width);
       write_npy(args->out, DType::f32, {static_cast<std::int64_t>(images.size()), 3, height, width},
                 pixels.data());
     });
@@ -180,6 +186,7 @@ void add_model_stages(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--threads", args->threads, "threads (0: all cores)");
     add_text_padding_option(sub, args->text_padding);
+    add_max_image_pixels_option(sub, args->max_image_pixels);
     sub->callback([args] { run_embed(*args); });
   }
   {

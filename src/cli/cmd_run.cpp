@@ -28,6 +28,7 @@ struct ModelFlags {
   int batch = 32;
   int threads = 0;
   bool skip_bad_images = false;
+  std::int64_t max_image_pixels = kPillowMaxImagePixels;
 
   void add_to(CLI::App* sub) {
     sub->add_option("--device", device, "compute backend (built in: cpu, and cuda when built)")
@@ -42,6 +43,7 @@ struct ModelFlags {
     sub->add_flag("--skip-bad-images", skip_bad_images,
                   "leave out images that cannot be read (counted in the results)");
     add_text_padding_option(sub, text_padding);
+    add_max_image_pixels_option(sub, max_image_pixels);
   }
 
   std::unique_ptr<EmbeddingModel> load(const fs::path& dir) const {
@@ -58,6 +60,7 @@ struct ModelFlags {
     options.batch = batch;
     options.threads = threads;
     options.skip_bad_images = skip_bad_images;
+    options.max_image_pixels = max_image_pixels;
     options.progress = true;
     return options;
   }

@@ -1,6 +1,7 @@
 // vlbench serve: the HTTP search server (serve/server.hpp) over a saved index, until SIGINT or
 // SIGTERM.
 #include "cli/commands.hpp"
+#include "cli/model_options.hpp"
 
 #include <vlbench/core/error.hpp>
 #include <vlbench/index/maxsim.hpp>
@@ -144,6 +145,7 @@ void add_serve(CLI::App& app) {
   sub->add_option("--max-k", args->options.max_k, "largest k a request may ask for")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_max_image_pixels_option(sub, args->options.max_image_pixels);
   sub->add_option("--model-threads", args->options.model_threads,
                   "threads of the query encoder (0: all cores)")
       ->capture_default_str();

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <vlbench/vision/image.hpp>
 
+#include <cstdint>
 #include <string>
 
 namespace vlbench::cli {
@@ -14,6 +16,16 @@ inline void add_text_padding_option(CLI::App* sub, std::string& text_padding) {
                   "longest (diagnostic: each batch padded to its longest caption, the common "
                   "mistake; recorded in the results)")
       ->check(CLI::IsMember({"model", "longest"}))
+      ->capture_default_str();
+}
+
+// --max-image-pixels N (DecodeOptions::max_pixels): a decompression-bomb bound.
+inline void add_max_image_pixels_option(CLI::App* sub, std::int64_t& max_pixels) {
+  max_pixels = kPillowMaxImagePixels;
+  sub->add_option("--max-image-pixels", max_pixels,
+                  "images declaring more pixels (width x height) are refused before decoding "
+                  "(Pillow's default; 0: no limit)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 }
 

@@ -138,7 +138,9 @@ class ImagePipeline {
                 float* pixels = slot + i * per_image_;
                 const auto image = static_cast<std::int32_t>(first + i);
                 try {
-                  preprocess(decode_image(dataset_.image_paths[image]), config_, pixels);
+                  preprocess(decode_image(dataset_.image_paths[image],
+                                          DecodeOptions{options_.max_image_pixels}),
+                             config_, pixels);
                 } catch (const Error& e) {
                   // Recorded, encoded as zeros, and reported or dropped by the caller.
                   std::fill(pixels, pixels + per_image_, 0.0f);

@@ -26,8 +26,9 @@ std::unique_ptr<EmbeddingModel> load(const std::filesystem::path& dir, int threa
 
 }  // namespace
 
-QueryEncoder::QueryEncoder(const std::filesystem::path& model_dir, int threads)
-    : model_(load(model_dir, threads)) {}
+QueryEncoder::QueryEncoder(const std::filesystem::path& model_dir, int threads,
+                           std::int64_t max_image_pixels)
+    : model_(load(model_dir, threads)), max_image_pixels_(max_image_pixels) {}
 
 std::vector<float> QueryEncoder::encode_text(const std::string& text) const {
   const std::vector<std::vector<std::int32_t>> ids = model_->tokenize({text});
@@ -43,7 +44,7 @@ std::vector<float> QueryEncoder::encode_text(const std::string& text) const {
 std::vector<float> QueryEncoder::encode_image(const std::string& file_bytes) const {
   const ImageRgb8 image = decode_image_bytes(
       std::span(reinterpret_cast<const std::uint8_t*>(file_bytes.data()), file_bytes.size()),
-      "image");
+      "image", DecodeOptions{max_image_pixels_});
   const PreprocessConfig& config = model_->preprocess_config();
   std::vector<float> pixels(3 * static_cast<std::size_t>(config.output_height()) *
                             static_cast<std::size_t>(config.output_width()));

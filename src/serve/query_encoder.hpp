@@ -4,6 +4,7 @@
 #pragma once
 
 #include <vlbench/models/model.hpp>
+#include <vlbench/vision/image.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -19,7 +20,9 @@ class QueryEncoder {
   // Loads DIR's config, weights, tokenizer and preprocessor config. Errors name the file; a
   // model with several vectors per item, or a preprocessor output size other than the model's
   // image size, is an Error.
-  QueryEncoder(const std::filesystem::path& model_dir, int threads);
+  // Image queries declaring more than max_image_pixels pixels are ImageTooLarge (0: no limit).
+  QueryEncoder(const std::filesystem::path& model_dir, int threads,
+               std::int64_t max_image_pixels = kPillowMaxImagePixels);
 
   std::int64_t dim() const { return model_->embed_dim(); }
 
@@ -31,6 +34,7 @@ class QueryEncoder {
 
  private:
   std::unique_ptr<EmbeddingModel> model_;
+  std::int64_t max_image_pixels_;
   mutable std::mutex model_mutex_;
 };
 

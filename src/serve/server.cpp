@@ -272,6 +272,8 @@ void SearchServer::Impl::handle_search(const httplib::Request& req, httplib::Res
       request = serve::parse_json_request(body.text(), limits);
     }
     reply_json(res, 200, search(request, start));
+  } catch (const ImageTooLarge& e) {
+    reply_error(res, 413, e.what());
   } catch (const Error& e) {
     reply_error(res, 400, e.what());
   } catch (const std::exception& e) {
@@ -375,7 +377,8 @@ SearchServer::SearchServer(std::shared_ptr<const VectorIndex> index, ServeOption
   impl.limits.max_k = options.max_k;
   impl.limits.token_dim = options.rerank_docs ? options.rerank_docs->d : 0;
   if (!options.model_dir.empty()) {
-    impl.encoder = std::make_unique<serve::QueryEncoder>(options.model_dir, options.model_threads);
+    impl.encoder = std::make_unique<serve::QueryEncoder>(options.model_dir, options.model_threads,
+                                                         options.max_image_pixels);
     if (impl.encoder->dim() != index->dim()) {
       fail("{}: the model's embeddings have {} dimensions, the index {}",
            options.model_dir.string(), impl.encoder->dim(), index->dim());

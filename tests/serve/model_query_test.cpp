@@ -171,6 +171,40 @@ TEST_F(ModelQueryTest, UndecodableImagesAre400AndTheServerKeepsServing) {
   EXPECT_EQ(json::parse(res->body).at("model"), true);
 }
 
+// A decompression bomb (a few hundred bytes declaring 30000 x 30000) is refused from its
+// header: 413 naming the limit, and the server keeps serving.
+TEST_F(ModelQueryTest, ImageBombsAre413AndTheServerKeepsServing) {
+  RunningServer server(flat_index(gallery_, kD), options());
+  auto cli = server.client();
+  const std::string bomb = png_declaring(30000, 30000);
+  ASSERT_LT(bomb.size(), 4096u);
+  for (int round = 0; round < 2; ++round) {
+    auto res = post_json(cli, json{{"image_base64", base64(bomb)}, {"k", 3}}.dump());
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 413) << res->body;
+    const std::string message = json::parse(res->body).at("error").get<std::string>();
+    EXPECT_NE(message.find("30000x30000"), std::string::npos) << message;
+    EXPECT_NE(message.find("over the limit of 89478485"), std::string::npos) << message;
+    res = cli.Post("/v1/search",
+                   httplib::MultipartFormDataItems{{"image", bomb, "b.png", "image/png"}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 413) << res->body;
+    const json good = search(cli, {{"text", "a blue diamond"}, {"k", 3}});
+    EXPECT_EQ(good.at("ids").size(), 3u);
+  }
+  // The limit is the server's option: an ordinary photo over a tiny limit is refused too.
+  ServeOptions tight = options();
+  tight.max_image_pixels = 100;
+  RunningServer strict(flat_index(gallery_, kD), tight);
+  auto strict_cli = strict.client();
+  const std::string photo =
+      read_bytes(repo_path("data/jsonl-mini/images/red_square_yellow_triangle.jpg"));
+  auto res = post_json(strict_cli, json{{"image_base64", base64(photo)}}.dump());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413) << res->body;
+  EXPECT_NE(res->body.find("over the limit of 100"), std::string::npos) << res->body;
+}
+
 TEST_F(ModelQueryTest, ModelDimensionMustMatchTheIndex) {
   const std::vector<float> other = unit_rows(10, 16, 3);
   expect_error([&] { SearchServer(flat_index(other, 16), options()); },

@@ -27,29 +27,9 @@ Bytes read_bytes(const std::string& fixture) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void put_be32(Bytes& bytes, std::size_t at, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
-}
-
-// CRC-32 (ISO 3309, the PNG chunk CRC), bit by bit.
-std::uint32_t crc32(const std::uint8_t* data, std::size_t n) {
-  std::uint32_t crc = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < n; ++i) {
-    crc ^= data[i];
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
-// The PNG with its IHDR rewritten to declare width × height, CRC recomputed.
-Bytes png_declaring(const std::string& fixture, std::uint32_t width, std::uint32_t height) {
-  Bytes png = read_bytes(fixture);
-  // signature (8), IHDR length (4) and type (4) at 8..15, data at 16..28, CRC at 29..32
-  EXPECT_EQ(std::string(png.begin() + 12, png.begin() + 16), "IHDR");
-  put_be32(png, 16, width);
-  put_be32(png, 20, height);
-  put_be32(png, 29, crc32(png.data() + 12, 17));
-  return png;
+Bytes png_declaring(std::uint32_t width, std::uint32_t height) {
+  const std::string png = testing::png_declaring(width, height);
+  return {png.begin(), png.end()};
 }
 
 // The JPEG with its start-of-frame marker rewritten to declare width × height.
@@ -81,11 +61,10 @@ std::string too_large_message(const Bytes& bytes, const DecodeOptions& options =
 }
 
 TEST(DecodeLimits, BombsAreRefusedFromTheirHeader) {
-  EXPECT_EQ(too_large_message(png_declaring("rgb8.png", 30000, 30000)),
+  EXPECT_EQ(too_large_message(png_declaring(30000, 30000)),
             "bomb: the image declares 30000x30000 = 900000000 pixels, over the limit of 89478485 "
             "(a decompression bomb? raise it with --max-image-pixels, 0 for no limit)");
-  EXPECT_NE(too_large_message(png_declaring("rgb8.png", 65500, 65500)).find("65500x65500"),
-            std::string::npos);
+  EXPECT_NE(too_large_message(png_declaring(65500, 65500)).find("65500x65500"), std::string::npos);
   for (const char* jpeg : {"rgb444.jpg", "rgb_progressive.jpg", "gray.jpg", "cmyk.jpg"}) {
     SCOPED_TRACE(jpeg);
     EXPECT_NE(too_large_message(jpeg_declaring(jpeg, 65500, 65500)).find("65500x65500 ="),
@@ -107,8 +86,7 @@ TEST(DecodeLimits, TheLimitIsExactAndZeroTurnsItOff) {
             std::string::npos);
 
   // No limit: a 3000 x 3000 declaration goes on to decode, and fails on the missing data.
-  const std::string message =
-      too_large_message(png_declaring("rgb8.png", 3000, 3000), DecodeOptions{0});
+  const std::string message = too_large_message(png_declaring(3000, 3000), DecodeOptions{0});
   EXPECT_NE(message.find("another error: bomb: corrupt PNG image"), std::string::npos) << message;
   testing::expect_error([&] { decode_image_bytes(png, "x", DecodeOptions{-1}); },
                         {"max_pixels", "-1"});
@@ -116,7 +94,7 @@ TEST(DecodeLimits, TheLimitIsExactAndZeroTurnsItOff) {
 
 TEST(DecodeLimits, FilesOnDiskAreLimitedToo) {
   testing::TempDir dir;
-  const Bytes bomb = png_declaring("rgb8.png", 30000, 30000);
+  const Bytes bomb = png_declaring(30000, 30000);
   testing::write_text(dir / "bomb.png", std::string(bomb.begin(), bomb.end()));
   testing::expect_error([&] { decode_image(dir / "bomb.png"); },
                         {(dir / "bomb.png").string(), "30000x30000", "--max-image-pixels"});

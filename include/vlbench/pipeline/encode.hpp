@@ -6,6 +6,7 @@
 #include <vlbench/core/npy.hpp>
 #include <vlbench/data/dataset.hpp>
 #include <vlbench/models/model.hpp>
+#include <vlbench/vision/image.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -18,7 +19,9 @@ struct EncodeOptions {
   int batch = 32;
   int threads = 0;               // decode/preprocess workers (<= 0: all cores)
   bool skip_bad_images = false;  // else the first undecodable image is an Error
-  bool progress = false;         // items/s and ETA on stderr
+  // Images declaring more pixels are bad images (DecodeOptions::max_pixels; 0: no limit).
+  std::int64_t max_image_pixels = kPillowMaxImagePixels;
+  bool progress = false;  // items/s and ETA on stderr
 };
 
 struct EncodeSpeed {

@@ -57,6 +57,7 @@
 
 #include <vlbench/index/maxsim.hpp>
 #include <vlbench/index/vector_index.hpp>
+#include <vlbench/vision/image.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -76,10 +77,12 @@ struct ServeOptions {
   int read_timeout_s = 5;                  // a client silent this long is disconnected
   int search_threads = 1;  // threads of one index.search call (concurrency comes from workers)
 
-  // A Hugging Face CLIPModel directory for text and image queries; empty: embedding queries
-  // only. Its projection_dim must equal the index's dim.
+  // A model checkpoint directory (any family) for text and image queries; empty: embedding
+  // queries only. Its embedding dim must equal the index's dim.
   std::filesystem::path model_dir;
-  int model_threads = 0;  // ClipLoadOptions::threads (<= 0: all cores)
+  int model_threads = 0;  // ModelLoadOptions::threads (<= 0: all cores)
+  // An image query declaring more pixels gets 413 (DecodeOptions::max_pixels; 0: no limit).
+  std::int64_t max_image_pixels = kPillowMaxImagePixels;
 
   // Gallery row -> image path, returned as "paths"; empty, or exactly index.size() entries.
   std::vector<std::string> paths;
