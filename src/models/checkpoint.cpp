@@ -14,8 +14,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace vlbench {
@@ -198,6 +200,25 @@ const TensorRef* Checkpoint::find(const std::string& name) const {
   return i == impl_->tensors.size() ? nullptr : &impl_->tensors[i];
 }
 
+namespace {
+
+// The first NaN or infinity of `values`. One branch-free pass that vectorizes (all exponent
+// bits set), then a second pass only when there is one to find.
+std::optional<std::size_t> first_non_finite(const std::vector<float>& values) {
+  constexpr std::uint32_t kExponent = 0x7F800000u;
+  std::uint32_t any = 0;
+  for (const float v : values) {
+    any |= static_cast<std::uint32_t>((std::bit_cast<std::uint32_t>(v) & kExponent) == kExponent);
+  }
+  if (any == 0) return std::nullopt;
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    if (!std::isfinite(values[k])) return k;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::vector<float> Checkpoint::load_f32(const std::string& name,
                                         const std::vector<std::int64_t>& expected_shape) const {
   const std::size_t i = impl_->index_of(name);
@@ -233,6 +254,11 @@ std::vector<float> Checkpoint::load_f32(const std::string& name,
     default:
       fail("{}: tensor '{}' is stored as {}, expected f32, f16 or bf16", file, name,
            dtype_name(tensor.dtype));
+  }
+  if (const std::optional<std::size_t> bad = first_non_finite(out)) {
+    fail("{}: tensor '{}' holds {} at flat index {} (shape {}): a damaged or diverged checkpoint",
+         file, name, std::isnan(out[*bad]) ? "NaN" : "an infinity", *bad,
+         shape_string(tensor.shape));
   }
   return out;
 }

@@ -13,6 +13,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -300,6 +301,38 @@ TEST(Checkpoint, MalformedIndexIsNamed) {
   expect_error([&] { Checkpoint::open(fx.tmp.path()); }, {index, "'a'"});
   fx.write_index(R"({"a": "../model-00001-of-00002.safetensors"})");
   expect_error([&] { Checkpoint::open(fx.tmp.path()); }, {index, "'a'", "plain file name"});
+}
+
+}  // namespace
+}  // namespace vlbench
+
+namespace vlbench {
+namespace {
+
+// A NaN or an infinity anywhere in a weight is an error naming the tensor and the first bad
+// index; the largest finite values and subnormals load.
+TEST(CheckpointValues, NonFiniteWeightsAreErrorsNamingTensorAndIndex) {
+  testing::TempDir tmp;
+  std::vector<float> finite = {std::numeric_limits<float>::max(),
+                               -std::numeric_limits<float>::max(),
+                               std::numeric_limits<float>::denorm_min(),
+                               0.0f,
+                               -0.0f,
+                               1.0f};
+  std::vector<float> with_nan(37, 0.5f);
+  with_nan[5] = std::numeric_limits<float>::quiet_NaN();
+  with_nan[30] = std::numeric_limits<float>::infinity();
+  const std::vector<std::uint16_t> bf16_inf = {0x3F80, 0x3F80, 0xFF80};  // 1, 1, -inf
+  write_safetensors(tmp / "model.safetensors", {{"ok", DType::f32, {2, 3}, finite.data()},
+                                                {"layer.nan", DType::f32, {37}, with_nan.data()},
+                                                {"layer.inf", DType::bf16, {3}, bf16_inf.data()}});
+  const Checkpoint checkpoint = Checkpoint::open(tmp.path());
+  EXPECT_EQ(checkpoint.load_f32("ok", {2, 3}), finite);
+  testing::expect_error(
+      [&] { checkpoint.load_f32("layer.nan", {37}); },
+      {"model.safetensors", "tensor 'layer.nan' holds NaN at flat index 5", "(shape [37])"});
+  testing::expect_error([&] { checkpoint.load_f32("layer.inf", {3}); },
+                        {"tensor 'layer.inf' holds an infinity at flat index 2"});
 }
 
 }  // namespace
