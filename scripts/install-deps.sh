@@ -16,6 +16,7 @@ packages=(
   libjpeg62-turbo-dev  # JPEG decoding (libjpeg-turbo)
   libpng-dev           # PNG decoding
   libzip-dev           # pytorch_model.bin (PyTorch's zip checkpoints)
+  zlib1g-dev           # CRC-32 of the .bin entries read in place
   libgtest-dev         # tests
   libbenchmark-dev     # micro benchmarks
   libfaiss-dev         # ANN indexes (HNSW, IVF-Flat, IVF-PQ)

@@ -4,8 +4,8 @@
 // from a memory map of the file, so a multi-GB checkpoint costs no copy: libzip has no call for
 // an entry's position in the file, so the central directory is walked here for each entry's
 // local header offset (zip64 included), and the 30-byte local header is parsed for where its
-// data starts. Those bytes are not CRC-checked (safetensors carries no checksum either); the
-// structure around them is.
+// data starts. Those bytes are CRC-checked here with zlib (libzip checks what it reads itself),
+// so every entry of the archive is.
 #include "models/torch_bin.hpp"
 
 #include "models/torch_pickle.hpp"
@@ -14,6 +14,7 @@
 
 #include <fmt/ranges.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include <memory>
 #include <optional>
@@ -270,6 +271,14 @@ TorchBin read_torch_bin(const std::filesystem::path& path) {
     const std::uint64_t start = local + 30 + le(base + local + 26, 2) + le(base + local + 28, 2);
     if (start > size || size - start < st.size) {
       fail("{}: zip entry '{}' is truncated: {} bytes expected", file, entry, st.size);
+    }
+    // libzip checks the CRC of what it reads; these bytes are read in place, so check it here.
+    const auto* bytes = reinterpret_cast<const Bytef*>(base + start);
+    const std::uint32_t crc = static_cast<std::uint32_t>(
+        crc32_z(crc32_z(0, nullptr, 0), bytes, static_cast<z_size_t>(st.size)));
+    if ((st.valid & ZIP_STAT_CRC) == 0 || crc != st.crc) {
+      fail("{}: zip entry '{}' is corrupt: its data has CRC-32 {:08x}, the archive says {:08x}",
+           file, entry, crc, st.crc);
     }
     storage_data.push_back(base + start);
   }

@@ -356,6 +356,21 @@ TEST(TorchBin, CorruptOrTruncatedZipIsNamed) {
   expect_error([&] { Checkpoint::open(dir.tmp.path()); }, {dir.bin().string(), "data.pkl"});
 }
 
+// A flipped bit in a weight stored uncompressed (read in place from the memory map, not
+// through libzip) fails the entry's CRC-32: an error naming the file and the entry.
+TEST(TorchBin, FlippedWeightBitFailsTheEntryCrc) {
+  std::string bad = read_file(testing::test_data("models/tiny_stored/pytorch_model.bin"));
+  const std::vector<float> w = {1.5f, -2, 0, 3.25f, 0.001f, -7};  // tensor 'w', stored as is
+  const std::string pattern(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float));
+  const std::size_t at = bad.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  bad[at + 20] = static_cast<char>(bad[at + 20] ^ 0x01);  // -7 -> -7.0000005
+  BinDir dir;
+  testing::write_text(dir.bin(), bad);
+  expect_error([&] { Checkpoint::open(dir.tmp.path()); },
+               {dir.bin().string(), "zip entry", "/data/", "is corrupt", "CRC-32"});
+}
+
 TEST(TorchBin, SafetensorsComesFirst) {
   BinDir dir;
   dir.write(state_dict_pickle({{"from_bin", "FloatStorage", "0", 1, 0, {1}, {1}}}),
