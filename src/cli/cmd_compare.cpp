@@ -1,5 +1,6 @@
 // vlbench compare: paired bootstrap of B - A for every metric.
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 
 #include <vlbench/report/results.hpp>
 
@@ -24,10 +25,12 @@ void add_compare(CLI::App& app) {
       ->check(CLI::IsMember({"md", "json"}))
       ->capture_default_str();
   sub->add_option("--bootstrap", args->bootstrap, "bootstrap resamples")
-      ->check(CLI::PositiveNumber)
+      ->check(between(1, kMaxBootstrap))
       ->capture_default_str();
   sub->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str();
-  sub->add_option("--threads", args->threads, "threads (0: all cores)")->capture_default_str();
+  sub->add_option("--threads", args->threads, "threads (0: all cores)")
+      ->check(thread_count())
+      ->capture_default_str();
   sub->callback([args] {
     const LoadedResults a = read_results(args->a);
     const LoadedResults b = read_results(args->b);

@@ -1,6 +1,7 @@
 // vlbench eval: accuracy of precomputed embeddings on a dataset.
 #include "cli/commands.hpp"
 #include "cli/dataset_flags.hpp"
+#include "cli/validators.hpp"
 
 #include <vlbench/core/error.hpp>
 #include <vlbench/core/hash.hpp>
@@ -189,13 +190,15 @@ void add_eval(CLI::App& app) {
       ->check(CLI::IsMember({"seed", "standard", "symmetric"}))
       ->capture_default_str();
   sub->add_option("--bootstrap", args->bootstrap, "bootstrap resamples (0: no intervals)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(between(0, kMaxBootstrap))
       ->capture_default_str();
   sub->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str();
   sub->add_option("--model-name", args->model_name,
                   "label for tables (default: the image embeddings' folder name)");
   sub->add_option("--out", args->out, "write the results document (JSON) here");
-  sub->add_option("--threads", args->threads, "threads (0: all cores)")->capture_default_str();
+  sub->add_option("--threads", args->threads, "threads (0: all cores)")
+      ->check(thread_count())
+      ->capture_default_str();
   sub->add_option("--gemm", args->gemm,
                   "GEMM backend: openblas | onednn (default: onednn when built)");
   sub->add_option("--rerank-text-tokens", args->rerank_text_tokens,

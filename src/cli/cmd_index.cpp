@@ -1,6 +1,7 @@
 // vlbench index build | search: build a vector index (vector_index.hpp) from a gallery .npy
 // and save it; load a saved index and search it with a query .npy, writing RESULTS.json.
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 
 #include <vlbench/core/atomic_file.hpp>
 #include <vlbench/core/error.hpp>
@@ -175,7 +176,7 @@ void add_index(CLI::App& app) {
   search_cmd->add_option("--param", search->params,
                          "NAME=VALUE search-time parameter (efSearch, nprobe; repeatable)");
   search_cmd->add_option("--threads", search->threads, "search threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(thread_count())
       ->capture_default_str();
   search_cmd->add_option("--out", search->out, "RESULTS.json to write")->required();
   search_cmd->callback([search] { run_search(*search); });

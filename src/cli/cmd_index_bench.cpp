@@ -15,6 +15,7 @@
 // scaled to unit length. Output in --out DIR: index_bench.json, index_bench.md and
 // recall_qps_<run>.svg per run, each written atomically.
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 
 #include <vlbench/core/atomic_file.hpp>
 #include <vlbench/core/error.hpp>
@@ -258,7 +259,7 @@ void add_index_bench(CLI::App& index) {
   sub->add_option("--synthetic", args->synthetic,
                   "N,D[,CLUSTERS]: a synthetic clustered gallery (default N/1000 clusters)");
   sub->add_option("--synthetic-queries", args->synthetic_queries, "queries of --synthetic")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str();
   sub->add_option("--seed", args->seed, "seed of --synthetic")->capture_default_str();
   args->type_option =
@@ -280,13 +281,14 @@ void add_index_bench(CLI::App& index) {
       ->check(CLI::Range(std::int64_t{10}, std::int64_t{1} << 20))
       ->capture_default_str();
   sub->add_option("--threads", args->threads, "threads of the batched search (0: all cores)")
+      ->check(thread_count())
       ->capture_default_str();
   sub->add_option("--reps", args->reps, "timed repetitions (medians are reported)")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str();
   sub->add_option("--latency-queries", args->latency_queries,
                   "queries timed one at a time (0: all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0))
       ->capture_default_str();
   sub->add_option("--out", args->out, "output folder")->required();
   sub->callback([args] { run_index_bench_command(*args); });

@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/list_file.hpp"
 #include "cli/model_options.hpp"
+#include "cli/validators.hpp"
 
 #include <vlbench/core/npy.hpp>
 #include <vlbench/core/thread_pool.hpp>
@@ -152,7 +153,7 @@ void add_model_stages(CLI::App& app) {
     sub->add_option("--model", args->model, "checkpoint directory")->required();
     sub->add_option("--image-list", args->image_list, "one image path per line")->required();
     sub->add_option("--out", args->out, "PIX.npy")->required();
-    sub->add_option("--threads", args->threads, "threads (0: all cores)");
+    sub->add_option("--threads", args->threads, "threads (0: all cores)")->check(thread_count());
     add_max_image_pixels_option(sub, args->max_image_pixels);
     sub->callback([args] {
       ThreadPool pool(args->threads);
@@ -182,9 +183,9 @@ void add_model_stages(CLI::App& app) {
         ->check(CLI::IsMember({"fp32", "bf16"}))
         ->capture_default_str();
     sub->add_option("--batch", args->batch, "batch size")
-        ->check(CLI::PositiveNumber)
+        ->check(at_least(1))
         ->capture_default_str();
-    sub->add_option("--threads", args->threads, "threads (0: all cores)");
+    sub->add_option("--threads", args->threads, "threads (0: all cores)")->check(thread_count());
     add_text_padding_option(sub, args->text_padding);
     add_max_image_pixels_option(sub, args->max_image_pixels);
     sub->callback([args] { run_embed(*args); });

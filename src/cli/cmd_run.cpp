@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/dataset_flags.hpp"
 #include "cli/model_options.hpp"
+#include "cli/validators.hpp"
 
 #include <vlbench/core/atomic_file.hpp>
 #include <vlbench/core/error.hpp>
@@ -37,9 +38,11 @@ struct ModelFlags {
         ->check(CLI::IsMember({"fp32", "bf16"}))
         ->capture_default_str();
     sub->add_option("--batch", batch, "images / captions per encoder call")
-        ->check(CLI::PositiveNumber)
+        ->check(at_least(1))
         ->capture_default_str();
-    sub->add_option("--threads", threads, "threads (0: all cores)")->capture_default_str();
+    sub->add_option("--threads", threads, "threads (0: all cores)")
+        ->check(thread_count())
+        ->capture_default_str();
     sub->add_flag("--skip-bad-images", skip_bad_images,
                   "leave out images that cannot be read (counted in the results)");
     add_text_padding_option(sub, text_padding);
@@ -267,7 +270,7 @@ void add_encode_and_run(CLI::App& app) {
     sub->add_option("--image-root", args->image_root, "folder the image paths start at");
     sub->add_flag("--allow-any-size", args->allow_any_size, "accept any test split size");
     sub->add_option("--bootstrap", args->bootstrap, "bootstrap resamples")
-        ->check(CLI::NonNegativeNumber)
+        ->check(between(0, kMaxBootstrap))
         ->capture_default_str();
     sub->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str();
     sub->add_option("--out", args->out, "output folder")->capture_default_str();

@@ -2,6 +2,7 @@
 // SIGTERM.
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
+#include "cli/validators.hpp"
 
 #include <vlbench/core/error.hpp>
 #include <vlbench/index/maxsim.hpp>
@@ -130,24 +131,25 @@ void add_serve(CLI::App& app) {
                   "TOKENS.npy [n, t_max, d] of the gallery for MaxSim re-ranking");
   sub->add_option("--rerank-image-lengths", args->rerank_lengths, "LENGTHS.npy int32 [n]");
   sub->add_option("--rerank-depth", args->rerank_depth, "dense candidates re-scored per query")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str();
   sub->add_option("--host", args->options.host, "address to listen on")->capture_default_str();
   sub->add_option("--port", args->options.port, "port (0: any free port)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   sub->add_option("--threads", args->options.threads, "worker threads = requests handled at once")
-      ->check(CLI::PositiveNumber)
+      ->check(between(1, 1024))
       ->capture_default_str();
   sub->add_option("--max-body-bytes", args->options.max_body_bytes, "larger request bodies get 413")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str();
   sub->add_option("--max-k", args->options.max_k, "largest k a request may ask for")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str();
   add_max_image_pixels_option(sub, args->options.max_image_pixels);
   sub->add_option("--model-threads", args->options.model_threads,
                   "threads of the query encoder (0: all cores)")
+      ->check(thread_count())
       ->capture_default_str();
   sub->callback([args] { run_serve(*args); });
 }

@@ -6,6 +6,7 @@
 // machine for the same (dataset, dim, noise, seed).
 #include "cli/commands.hpp"
 #include "cli/dataset_flags.hpp"
+#include "cli/validators.hpp"
 
 #include <vlbench/core/npy.hpp>
 #include <vlbench/core/random.hpp>
@@ -71,7 +72,7 @@ void add_synth_embeddings(CLI::App& app) {
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();
   sub->add_option("--noise", args->noise, "noise scale relative to the shared latent")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0))
       ->capture_default_str();
   sub->add_option("--seed", args->seed, "seed")->capture_default_str();
   sub->add_option("--out", args->out, "output folder")->required();

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <new>
 
 int main(int argc, char** argv) {
   CLI::App app{"vlbench: accuracy and speed of vision-language embedding models for image search"};
@@ -25,6 +26,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const vlbench::Error& e) {
     std::fprintf(stderr, "vlbench: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr,
+                 "vlbench: error: out of memory: the input asks for more memory than this "
+                 "machine can give\n");
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vlbench: error: %s\n", e.what());

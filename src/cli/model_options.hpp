@@ -2,7 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+
 #include <vlbench/vision/image.hpp>
+#include "cli/validators.hpp"
 
 #include <cstdint>
 #include <string>
@@ -25,7 +27,7 @@ inline void add_max_image_pixels_option(CLI::App* sub, std::int64_t& max_pixels)
   sub->add_option("--max-image-pixels", max_pixels,
                   "images declaring more pixels (width x height) are refused before decoding "
                   "(Pillow's default; 0: no limit)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0))
       ->capture_default_str();
 }
 

@@ -33,12 +33,15 @@ ConfigReader::Json ConfigReader::object(const Json& parent, const std::string& k
 }
 
 int ConfigReader::positive_int(const Json& parent, const std::string& key, const std::string& where,
-                               int fallback) const {
+                               int fallback, int max) const {
   if (!parent.contains(key) || parent.at(key).is_null()) return fallback;
   const Json& value = parent.at(key);
   if (!value.is_number_integer() || value.get<std::int64_t>() <= 0 ||
       value.get<std::int64_t>() > std::numeric_limits<int>::max()) {
     fail("{}: field '{}': expected a positive integer, got {}", file, where, value.dump());
+  }
+  if (value.get<std::int64_t>() > max) {
+    fail("{}: field '{}': {} is implausibly large (at most {})", file, where, value.dump(), max);
   }
   return value.get<int>();
 }

@@ -19,9 +19,10 @@ struct ConfigReader {
 
   // The object at `key` of `parent` (an empty one when absent).
   Json object(const Json& parent, const std::string& key) const;
-  // A positive integer, or `fallback` when absent. `where` is the field's dotted name.
+  // A positive integer up to `max`, or `fallback` when absent. `where` is the field's dotted
+  // name. The bound keeps a crafted config from asking for absurd allocations.
   int positive_int(const Json& parent, const std::string& key, const std::string& where,
-                   int fallback) const;
+                   int fallback, int max = 1 << 24) const;
   // A non-negative integer (token ids), or `fallback` when absent.
   int token_id(const Json& parent, const std::string& key, const std::string& where,
                int fallback) const;
@@ -45,14 +46,17 @@ Tower read_encoder_tower(const ConfigReader& reader, const ConfigReader::Json& p
                          const std::string& name, const Tower& defaults) {
   Tower tower = defaults;
   const std::string prefix = name + ".";
-  tower.hidden_size =
-      reader.positive_int(parent, "hidden_size", prefix + "hidden_size", defaults.hidden_size);
-  tower.intermediate_size = reader.positive_int(
-      parent, "intermediate_size", prefix + "intermediate_size", defaults.intermediate_size);
-  tower.num_attention_heads = reader.positive_int(
-      parent, "num_attention_heads", prefix + "num_attention_heads", defaults.num_attention_heads);
+  // Bounds far above any published model (ViT-22B: width 6144, 48 layers, 48 heads).
+  tower.hidden_size = reader.positive_int(parent, "hidden_size", prefix + "hidden_size",
+                                          defaults.hidden_size, 1 << 16);
+  tower.intermediate_size =
+      reader.positive_int(parent, "intermediate_size", prefix + "intermediate_size",
+                          defaults.intermediate_size, 1 << 18);
+  tower.num_attention_heads =
+      reader.positive_int(parent, "num_attention_heads", prefix + "num_attention_heads",
+                          defaults.num_attention_heads, 1024);
   tower.num_hidden_layers = reader.positive_int(
-      parent, "num_hidden_layers", prefix + "num_hidden_layers", defaults.num_hidden_layers);
+      parent, "num_hidden_layers", prefix + "num_hidden_layers", defaults.num_hidden_layers, 1024);
   tower.hidden_act =
       reader.activation(parent, "hidden_act", prefix + "hidden_act", defaults.hidden_act);
   tower.layer_norm_eps = reader.positive_number(parent, "layer_norm_eps", prefix + "layer_norm_eps",
