@@ -1,6 +1,7 @@
 // vlbench eval: accuracy of precomputed embeddings on a dataset.
 #include "cli/commands.hpp"
 #include "cli/dataset_flags.hpp"
+#include "cli/list_file.hpp"
 #include "cli/validators.hpp"
 
 #include <vlbench/core/error.hpp>
@@ -90,6 +91,7 @@ nlohmann::ordered_json describe_embeddings(const std::string& path, const Matrix
 }
 
 void run_eval(const EvalArgs& args) {
+  refuse_overwriting_inputs(args.out, {args.image_embeddings, args.text_embeddings});
   check_rerank_flags(args);
   const Quantization quantization =
       args.quantize.empty() ? Quantization::none : parse_quantization(args.quantize);

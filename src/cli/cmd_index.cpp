@@ -1,6 +1,7 @@
 // vlbench index build | search: build a vector index (vector_index.hpp) from a gallery .npy
 // and save it; load a saved index and search it with a query .npy, writing RESULTS.json.
 #include "cli/commands.hpp"
+#include "cli/list_file.hpp"
 #include "cli/validators.hpp"
 
 #include <vlbench/core/atomic_file.hpp>
@@ -88,6 +89,7 @@ struct SearchArgs {
 };
 
 void run_search(const SearchArgs& args) {
+  refuse_overwriting_inputs(args.out, {args.queries});
   const IndexParams overrides = parse_params(args.params);
   LoadedIndex loaded = load_index(args.index);
   VectorIndex& index = *loaded.index;

@@ -63,6 +63,7 @@ struct EmbedArgs {
 void run_embed(const EmbedArgs& args) {
   const int given = !args.image_list.empty() + !args.pixels.empty() + !args.text_list.empty();
   if (given != 1) fail("embed: give exactly one of --image-list, --pixels, --text-list");
+  refuse_overwriting_inputs(args.out, {args.image_list, args.pixels, args.text_list, args.model});
   ModelLoadOptions options;
   options.backend = args.device;
   options.compute = parse_compute_type(args.dtype);
@@ -156,6 +157,7 @@ void add_model_stages(CLI::App& app) {
     sub->add_option("--threads", args->threads, "threads (0: all cores)")->check(thread_count());
     add_max_image_pixels_option(sub, args->max_image_pixels);
     sub->callback([args] {
+      refuse_overwriting_inputs(args->out, {args->image_list, args->model});
       ThreadPool pool(args->threads);
       std::int64_t height = 0, width = 0;
       const auto images = read_image_list(args->image_list);

@@ -12,6 +12,23 @@
 
 namespace vlbench::cli {
 
+// An Error when the output path names one of the input files (the same file through any path,
+// or the same normalized path): writing it would destroy the input before it is read whole.
+inline void refuse_overwriting_inputs(const std::filesystem::path& out,
+                                      const std::vector<std::filesystem::path>& inputs) {
+  namespace fs = std::filesystem;
+  for (const fs::path& input : inputs) {
+    if (input.empty() || out.empty()) continue;
+    std::error_code ec;
+    const bool same = fs::equivalent(out, input, ec) ||
+                      fs::weakly_canonical(out, ec) == fs::weakly_canonical(input, ec);
+    if (same) {
+      fail("--out {} is also the input {}: choose another output path", out.string(),
+           input.string());
+    }
+  }
+}
+
 // The lines of a list file ("\n" or "\r\n"; a last line without "\n" counts). An empty file
 // is an Error naming it.
 inline std::vector<std::string> read_list_lines(const std::filesystem::path& path,

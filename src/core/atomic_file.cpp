@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -44,6 +45,73 @@ void write_all(int fd, const char* bytes, std::size_t n, const std::filesystem::
 }
 
 }  // namespace
+
+namespace {
+
+// A sibling of `dir` with a unique name: dir.<tag>-<pid>-<counter>-<time>.
+std::filesystem::path temp_sibling(const std::filesystem::path& dir, const char* tag) {
+  static std::atomic<std::uint64_t> counter{0};
+  const auto ticks = std::chrono::steady_clock::now().time_since_epoch().count();
+  return dir.parent_path() / fmt::format("{}.{}-{}-{}-{}", dir.filename().string(), tag,
+                                         static_cast<long>(::getpid()), counter.fetch_add(1),
+                                         ticks);
+}
+
+void remove_all_quietly(const std::filesystem::path& path) {
+  std::error_code ec;  // best effort: used from destructors
+  if (!path.empty()) std::filesystem::remove_all(path, ec);
+}
+
+}  // namespace
+
+AtomicDirectory::AtomicDirectory(std::filesystem::path target, std::string_view what,
+                                 bool (*replaceable)(const std::filesystem::path& dir))
+    : target_(std::move(target)) {
+  namespace fs = std::filesystem;
+  if (target_.filename().empty()) target_ = target_.parent_path();
+  if (target_.filename().empty())
+    fail("{}: expected a folder name to write {} to", target_.string(), what);
+  std::error_code ec;
+  if (!target_.parent_path().empty()) {
+    fs::create_directories(target_.parent_path(), ec);
+    if (ec) fail("{}: cannot create folder: {}", target_.parent_path().string(), ec.message());
+  }
+  if (fs::exists(target_) &&
+      (!fs::is_directory(target_) || (!fs::is_empty(target_) && !replaceable(target_)))) {
+    fail("{}: expected an empty folder or {} to replace, got other files", target_.string(), what);
+  }
+  temp_ = temp_sibling(target_, "tmp");
+  fs::create_directory(temp_, ec);
+  if (ec) fail("{}: cannot create folder: {}", temp_.string(), ec.message());
+}
+
+AtomicDirectory::~AtomicDirectory() {
+  if (!committed_) remove_all_quietly(temp_);
+}
+
+void AtomicDirectory::commit() {
+  namespace fs = std::filesystem;
+  VLB_ASSERT(!committed_);
+  std::error_code ec;
+  fs::path old;
+  if (fs::exists(target_)) {
+    old = temp_sibling(target_, "old");
+    fs::rename(target_, old, ec);
+    if (ec) fail("{}: cannot move the old folder aside: {}", target_.string(), ec.message());
+  }
+  fs::rename(temp_, target_, ec);
+  if (ec) {
+    if (!old.empty()) {
+      std::error_code restore_ec;
+      fs::rename(old, target_, restore_ec);
+      if (!restore_ec) old.clear();
+    }
+    remove_all_quietly(old);
+    fail("{}: cannot rename {} to it: {}", target_.string(), temp_.string(), ec.message());
+  }
+  committed_ = true;
+  remove_all_quietly(old);
+}
 
 AtomicFile::AtomicFile(std::filesystem::path target)
     : target_(std::move(target)), temp_(temp_name(target_)) {

@@ -7,12 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <fstream>
 #include <system_error>
 
-#include <unistd.h>
 
 #include "index/index_impl.hpp"
 #include "vlbench/core/atomic_file.hpp"
@@ -27,32 +24,6 @@ using nlohmann::json;
 
 constexpr const char* kFormat = "vlbench.index";
 constexpr std::int64_t kVersion = 1;
-
-// A sibling of `dir` with a unique name: dir.tmp-<pid>-<counter>-<time>.
-fs::path temp_sibling(const fs::path& dir, const char* tag) {
-  static std::atomic<std::uint64_t> counter{0};
-  const auto ticks = std::chrono::steady_clock::now().time_since_epoch().count();
-  return dir.parent_path() / fmt::format("{}.{}-{}-{}-{}", dir.filename().string(), tag, ::getpid(),
-                                         counter.fetch_add(1), ticks);
-}
-
-// Removes a folder on scope exit unless released.
-class RemoveGuard {
- public:
-  explicit RemoveGuard(fs::path path) : path_(std::move(path)) {}
-  ~RemoveGuard() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  RemoveGuard(const RemoveGuard&) = delete;
-  RemoveGuard& operator=(const RemoveGuard&) = delete;
-  void release() { path_.clear(); }
-
- private:
-  fs::path path_;
-};
 
 const json& field(const json& doc, const fs::path& path, const char* name) {
   const auto it = doc.find(name);
@@ -80,21 +51,17 @@ std::string string_field(const json& doc, const fs::path& path, const char* name
 
 }  // namespace
 
-void save_index(const VectorIndex& index, const fs::path& dir, const std::string& gallery_sha256) {
-  if (dir.filename().empty()) fail("{}: expected a folder name to save the index to", dir.string());
-  std::error_code ec;
-  if (!dir.parent_path().empty()) {
-    fs::create_directories(dir.parent_path(), ec);
-    if (ec) fail("{}: cannot create folder: {}", dir.parent_path().string(), ec.message());
-  }
-  if (fs::exists(dir) && !fs::is_empty(dir) && !fs::exists(dir / "index.json")) {
-    fail("{}: expected an empty folder or a saved index to replace, got other files", dir.string());
-  }
+namespace {
 
-  const fs::path temp = temp_sibling(dir, "tmp");
-  fs::create_directory(temp, ec);
-  if (ec) fail("{}: cannot create folder: {}", temp.string(), ec.message());
-  RemoveGuard remove_temp(temp);
+bool holds_index(const fs::path& dir) {
+  return fs::exists(dir / "index.json");
+}
+
+}  // namespace
+
+void save_index(const VectorIndex& index, const fs::path& dir, const std::string& gallery_sha256) {
+  AtomicDirectory folder(dir, "a saved index", holds_index);
+  const fs::path& temp = folder.temp_path();
   try {
     index.save_payload(temp);
   } catch (const Error&) {
@@ -119,24 +86,7 @@ void save_index(const VectorIndex& index, const fs::path& dir, const std::string
                     {"payload", payload}};
   write_file_atomic(temp / "index.json", doc.dump(2) + "\n");
 
-  // Swap the folder in: an old index at `dir` is moved aside first, then removed.
-  fs::path old;
-  if (fs::exists(dir)) {
-    old = temp_sibling(dir, "old");
-    fs::rename(dir, old, ec);
-    if (ec) fail("{}: cannot move the old index aside: {}", dir.string(), ec.message());
-  }
-  RemoveGuard remove_old(old);
-  fs::rename(temp, dir, ec);
-  if (ec) {
-    if (!old.empty()) {
-      std::error_code restore_ec;
-      fs::rename(old, dir, restore_ec);
-      if (!restore_ec) remove_old.release();
-    }
-    fail("{}: cannot rename {} to it: {}", dir.string(), temp.string(), ec.message());
-  }
-  remove_temp.release();
+  folder.commit();
 }
 
 LoadedIndex load_index(const fs::path& dir) {

@@ -3,6 +3,7 @@
 
 #include "models/config_reader.hpp"
 #include "models/family.hpp"
+#include "vlbench/core/atomic_file.hpp"
 #include "vlbench/core/error.hpp"
 
 namespace vlbench {
@@ -111,6 +112,14 @@ std::vector<RandomModelArch> random_model_archs() {
   return archs;
 }
 
+namespace {
+
+bool holds_config_json(const std::filesystem::path& dir) {
+  return std::filesystem::exists(dir / "config.json");
+}
+
+}  // namespace
+
 void write_random_model(const std::filesystem::path& out, const std::string& arch,
                         const std::string& size, std::uint64_t seed,
                         const std::filesystem::path& tokenizer_dir) {
@@ -126,7 +135,10 @@ void write_random_model(const std::filesystem::path& out, const std::string& arc
         const std::filesystem::path tokenizers =
             tokenizer_dir.empty() ? std::filesystem::path(VLBENCH_DATA_DIR) / "tokenizers" / arch
                                   : tokenizer_dir;
-        family->write_random(out, arch, size, seed, tokenizers);
+        // Written whole or not at all: an interrupted make-model leaves no half checkpoint.
+        AtomicDirectory folder(out, "a checkpoint", holds_config_json);
+        family->write_random(folder.temp_path(), arch, size, seed, tokenizers);
+        folder.commit();
         return;
       }
       known += (known.empty() ? "" : ", ") + a.arch;

@@ -26,6 +26,30 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// A folder that appears whole or not at all: filled under a temporary sibling name, then
+// commit() swaps it in (a folder already at the target is moved aside, then removed).
+// Destroyed uncommitted (an error, an exception), the temporary folder is removed, so an
+// interrupted writer leaves at most a hidden-looking "<name>.tmp-..." sibling, never a
+// half-written target. `replaceable(dir)` says whether an existing target may be replaced
+// (e.g. it holds an index.json); otherwise a non-empty target is an Error naming it.
+class AtomicDirectory {
+ public:
+  AtomicDirectory(std::filesystem::path target, std::string_view what,
+                  bool (*replaceable)(const std::filesystem::path& dir));
+  ~AtomicDirectory();
+  AtomicDirectory(const AtomicDirectory&) = delete;
+  AtomicDirectory& operator=(const AtomicDirectory&) = delete;
+
+  const std::filesystem::path& temp_path() const { return temp_; }
+  const std::filesystem::path& target() const { return target_; }
+  void commit();
+
+ private:
+  std::filesystem::path target_;
+  std::filesystem::path temp_;
+  bool committed_ = false;
+};
+
 // Writes `contents` to `path` atomically.
 void write_file_atomic(const std::filesystem::path& path, std::string_view contents);
 
