@@ -86,12 +86,13 @@ struct SearchArgs {
   std::vector<std::string> params;
   int threads = 0;
   std::string out;
+  bool no_verify = false;
 };
 
 void run_search(const SearchArgs& args) {
   refuse_overwriting_inputs(args.out, {args.queries});
   const IndexParams overrides = parse_params(args.params);
-  LoadedIndex loaded = load_index(args.index);
+  LoadedIndex loaded = load_index(args.index, !args.no_verify);
   VectorIndex& index = *loaded.index;
   for (const auto& [name, value] : overrides) index.set_search_param(name, value);
   const MatrixF32 queries = load_unit_embeddings(args.queries, "queries");
@@ -180,6 +181,8 @@ void add_index(CLI::App& app) {
   search_cmd->add_option("--threads", search->threads, "search threads (0: all cores)")
       ->check(thread_count())
       ->capture_default_str();
+  search_cmd->add_flag("--no-verify", search->no_verify,
+                       "skip the SHA-256 check of the payload files (a trusted multi-GB index)");
   search_cmd->add_option("--out", search->out, "RESULTS.json to write")->required();
   search_cmd->callback([search] { run_search(*search); });
 }

@@ -24,6 +24,7 @@ namespace {
 
 struct ServeArgs {
   std::string index_dir, model, paths;
+  bool no_verify = false;
   std::vector<std::string> params;
   std::string rerank_tokens, rerank_lengths;
   std::int64_t rerank_depth = 100;
@@ -70,7 +71,7 @@ void serve_until_signal(SearchServer& server) {
 }
 
 void run_serve(ServeArgs& args) {
-  LoadedIndex loaded = load_index(args.index_dir);
+  LoadedIndex loaded = load_index(args.index_dir, !args.no_verify);
   for (const std::string& param : args.params) {
     const auto eq = param.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -118,6 +119,8 @@ void add_serve(CLI::App& app) {
       "serve", "HTTP/1.1 JSON search over a saved index: POST /v1/search, GET /healthz, /metrics");
   sub->add_option("--index", args->index_dir, "index directory (vlbench index build --out)")
       ->required();
+  sub->add_flag("--no-verify", args->no_verify,
+                "skip the SHA-256 check of the index payload files (a trusted multi-GB index)");
   sub->add_option("--model", args->model,
                   "model checkpoint directory (any family) for text and image queries (its "
                   "embedding dim must equal the index dim)");

@@ -10,10 +10,10 @@
 #include <fstream>
 #include <system_error>
 
-
 #include "index/index_impl.hpp"
 #include "vlbench/core/atomic_file.hpp"
 #include "vlbench/core/error.hpp"
+#include "vlbench/core/hash.hpp"
 #include "vlbench/index/vector_index.hpp"
 
 namespace vlbench {
@@ -23,7 +23,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr const char* kFormat = "vlbench.index";
-constexpr std::int64_t kVersion = 1;
+// 2: payload entries carry their SHA-256 ({"bytes", "sha256"}); 1: byte sizes only.
+constexpr std::int64_t kVersion = 2;
 
 const json& field(const json& doc, const fs::path& path, const char* name) {
   const auto it = doc.find(name);
@@ -72,7 +73,9 @@ void save_index(const VectorIndex& index, const fs::path& dir, const std::string
 
   json payload = json::object();
   for (const auto& entry : fs::directory_iterator(temp)) {
-    payload[entry.path().filename().string()] = static_cast<std::int64_t>(entry.file_size());
+    payload[entry.path().filename().string()] = {
+        {"bytes", static_cast<std::int64_t>(entry.file_size())},
+        {"sha256", sha256_file(entry.path())}};
   }
   json params = json::object();
   for (const auto& [name, value] : index.params()) params[name] = value;
@@ -89,7 +92,7 @@ void save_index(const VectorIndex& index, const fs::path& dir, const std::string
   folder.commit();
 }
 
-LoadedIndex load_index(const fs::path& dir) {
+LoadedIndex load_index(const fs::path& dir, bool verify) {
   const fs::path path = dir / "index.json";
   if (!fs::is_regular_file(path))
     fail("{}: file not found (expected a saved index)", path.string());
@@ -134,18 +137,41 @@ LoadedIndex load_index(const fs::path& dir) {
   if (!payload.is_object()) {
     fail("{}: field 'payload': expected an object, got {}", path.string(), payload.dump());
   }
-  for (const auto& [name, bytes] : payload.items()) {
-    if (!bytes.is_number_integer() || name.empty() || name.find('/') != std::string::npos ||
-        name == "." || name == "..") {
-      fail("{}: field 'payload.{}': expected a file name and its byte size", path.string(), name);
+  for (const auto& [name, entry] : payload.items()) {
+    // Format 1: {name: bytes}; format 2: {name: {"bytes": n, "sha256": hex}}.
+    const bool hashed = version >= 2;
+    const json* bytes =
+        hashed ? (entry.is_object() && entry.contains("bytes") ? &entry["bytes"] : nullptr)
+               : &entry;
+    const bool named =
+        !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
+    if (!named || bytes == nullptr || !bytes->is_number_integer() ||
+        (hashed && !(entry.contains("sha256") && entry["sha256"].is_string()))) {
+      fail("{}: field 'payload.{}': expected a file name and its {}", path.string(), name,
+           hashed ? "{\"bytes\": size, \"sha256\": hex}" : "byte size");
     }
     const fs::path file = dir / name;
     std::error_code ec;
     const auto actual = fs::file_size(file, ec);
     if (ec) fail("{}: cannot read: {}", file.string(), ec.message());
-    if (static_cast<std::int64_t>(actual) != bytes.get<std::int64_t>()) {
+    if (static_cast<std::int64_t>(actual) != bytes->get<std::int64_t>()) {
       fail("{}: expected {} bytes (from index.json), got {} (truncated or replaced)", file.string(),
-           bytes.get<std::int64_t>(), actual);
+           bytes->get<std::int64_t>(), actual);
+    }
+    if (!verify) continue;
+    if (!hashed) {
+      fail(
+          "{}: index format 1 carries no content hashes, so {} cannot be verified: rebuild the "
+          "index, or pass --no-verify to trust it",
+          path.string(), file.string());
+    }
+    const std::string expected = entry["sha256"].get<std::string>();
+    const std::string got = sha256_file(file);
+    if (got != expected) {
+      fail(
+          "{}: SHA-256 {} does not match index.json's {}: the file is damaged or replaced, and is "
+          "not read (faiss trusts its input)",
+          file.string(), got, expected);
     }
   }
   try {

@@ -222,3 +222,29 @@ TEST_F(IndexCli, UserErrors) {
 
 }  // namespace
 }  // namespace vlbench
+
+namespace vlbench {
+namespace {
+
+// A damaged payload file is an error naming it, before faiss reads it; --no-verify trusts it.
+TEST_F(IndexCli, DamagedPayloadIsRefusedUnlessTrusted) {
+  const auto dir = tmp_ / "hnsw";
+  ASSERT_EQ(run("index build --embeddings " + shell_quote(gallery_) + " --type hnsw --out " +
+                shell_quote(dir)),
+            0)
+      << output_;
+  std::string bytes = read_file(dir / "index.faiss");
+  // The last vector's last float: damage that faiss would read without complaint.
+  bytes[bytes.size() - 200] = static_cast<char>(bytes[bytes.size() - 200] ^ 0x40);
+  testing::write_text(dir / "index.faiss", bytes);
+  const std::string search = "index search --index " + shell_quote(dir) + " --queries " +
+                             shell_quote(queries_) + " --k 5 --out " + shell_quote(tmp_ / "R.json");
+  EXPECT_NE(run(search), 0);
+  EXPECT_NE(output_.find((dir / "index.faiss").string() + ": SHA-256"), std::string::npos)
+      << output_;
+  EXPECT_FALSE(std::filesystem::exists(tmp_ / "R.json"));
+  EXPECT_EQ(run(search + " --no-verify"), 0) << output_;
+}
+
+}  // namespace
+}  // namespace vlbench

@@ -96,7 +96,11 @@ struct LoadedIndex {
 
 // Loads a saved index. A missing or damaged index.json, another format name or a newer
 // version, a payload that is truncated or disagrees with index.json (type, dim, size) is an
-// Error naming the file and what was expected.
-LoadedIndex load_index(const std::filesystem::path& dir);
+// Error naming the file and what was expected. With `verify` (the default) every payload
+// file's SHA-256 is checked against index.json before any of its bytes reach faiss, whose
+// readers trust their input (a damaged file can crash them or silently change results);
+// verify=false skips the hashing for a trusted multi-GB index (sizes are still checked).
+// Format 1 folders carry no hashes: loading one needs verify=false.
+LoadedIndex load_index(const std::filesystem::path& dir, bool verify = true);
 
 }  // namespace vlbench
