@@ -184,8 +184,8 @@ TEST_F(DamagedIndex, EveryRandomCorruptionIsDetected) {
   for (const std::string type : {"hnsw", "ivf-flat", "flat"}) {
     const fs::path dir = tmp_ / ("corrupt-" + type);
     save_index(*build_small(type, gallery), dir, kHash);
-    for (const auto& [name, entry] :
-         json::parse(read_file(dir / "index.json"))["payload"].items()) {
+    const json saved = json::parse(read_file(dir / "index.json"));
+    for (const auto& [name, entry] : saved["payload"].items()) {
       const std::string good = read_file(dir / name);
       int detected = 0;
       for (int trial = 0; trial < 100; ++trial) {

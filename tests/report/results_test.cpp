@@ -64,7 +64,7 @@ TEST(Results, WriteReadRoundTripKeepsPerQueryValues) {
   const LoadedResults loaded = read_results(dir / "r.json");
   EXPECT_EQ(loaded.document["schema"], "vlbench.results/1");
   EXPECT_EQ(loaded.document["per_query"], "r.per_query.npy");
-  EXPECT_EQ(loaded.document["per_query_layout"]["i2t_rank"], nlohmann::json({3, 2}));
+  EXPECT_EQ(loaded.document["per_query_layout"]["i2t_rank"], nlohmann::ordered_json({3, 2}));
   EXPECT_EQ(loaded.per_query.t2i_rank, (std::vector<std::int32_t>{1, 2, 1}));
   EXPECT_EQ(loaded.per_query.i2t_rank, (std::vector<std::int32_t>{3, 1}));
   EXPECT_TRUE(loaded.per_query.winoground_outcome.empty());

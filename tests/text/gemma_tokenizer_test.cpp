@@ -40,7 +40,8 @@ std::vector<std::string> texts() {
       "Query: what is on the page?\n",
   };
   std::ifstream in(shared_fixture("siglip2-tiny") / "golden" / "manifest.json");
-  for (const auto& caption : nlohmann::json::parse(in)["captions"]) {
+  const nlohmann::json manifest = nlohmann::json::parse(in);
+  for (const auto& caption : manifest["captions"]) {
     out.push_back(caption.get<std::string>());
     out.push_back(python_lower(caption.get<std::string>()));
   }
