@@ -87,7 +87,7 @@ class SiglipEmbedding final : public EmbeddingModel {
         name_(checkpoint_name(info)),
         padding_(options.text_padding) {
     if (options.weights) {
-      model_.emplace(SiglipModel::load(info.dir, config, to_siglip_options(options)));
+      model_.emplace(SiglipModel::load(info.dir, config, options));
     }
   }
 
@@ -189,34 +189,27 @@ class SiglipEmbedding final : public EmbeddingModel {
   std::string backend_description() const override { return engine().backend_description(); }
 
  private:
-  static SiglipLoadOptions to_siglip_options(const ModelLoadOptions& options) {
-    SiglipLoadOptions siglip;
-    siglip.backend = options.backend;
-    siglip.compute = options.compute;
-    siglip.threads = options.threads;
-    return siglip;
-  }
-
   void load_tokenizer() const {
     std::call_once(tokenizer_once_, [&] {
       const TokenizerChoice choice = choose_tokenizer(dir_);
       if (choice.kind == SiglipText::sentencepiece) {
         sentencepiece_.emplace(SiglipTokenizer::from_directory(dir_));
         pad_id_ = sentencepiece_->pad_id();
-      } else if (choice.kind == SiglipText::gemma_json) {
-        gemma_.emplace(HfTokenizer::from_file(dir_ / "tokenizer.json"));
-        const std::optional<std::int32_t> pad = gemma_->token_to_id(choice.pad_token);
-        if (!pad) {
-          fail("{}: pad token '{}' is not in the vocabulary", (dir_ / "tokenizer.json").string(),
-               choice.pad_token);
-        }
-        pad_id_ = *pad;
       } else {
-        gemma_sentencepiece_.emplace(GemmaTokenizer::from_directory(dir_));
-        const std::optional<std::int32_t> pad = gemma_sentencepiece_->piece_to_id(choice.pad_token);
+        // A Gemma tokenizer: the pad token by name, from whichever file it was read.
+        std::optional<std::int32_t> pad;
+        fs::path file;
+        if (choice.kind == SiglipText::gemma_json) {
+          file = dir_ / "tokenizer.json";
+          gemma_.emplace(HfTokenizer::from_file(file));
+          pad = gemma_->token_to_id(choice.pad_token);
+        } else {
+          file = dir_ / "tokenizer.model";
+          gemma_sentencepiece_.emplace(GemmaTokenizer::from_directory(dir_));
+          pad = gemma_sentencepiece_->piece_to_id(choice.pad_token);
+        }
         if (!pad) {
-          fail("{}: pad token '{}' is not in the vocabulary", (dir_ / "tokenizer.model").string(),
-               choice.pad_token);
+          fail("{}: pad token '{}' is not in the vocabulary", file.string(), choice.pad_token);
         }
         pad_id_ = *pad;
       }

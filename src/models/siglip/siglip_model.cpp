@@ -99,7 +99,7 @@ std::string SiglipModel::backend_description() const {
 }
 
 SiglipModel SiglipModel::load(const std::filesystem::path& dir, const SiglipConfig& config,
-                              const SiglipLoadOptions& options) {
+                              const ModelLoadOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->backend = make_model_backend(dir, options.backend, options.compute, options.threads);

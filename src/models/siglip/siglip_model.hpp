@@ -4,6 +4,7 @@
 #pragma once
 
 #include <vlbench/kernels/backend.hpp>
+#include <vlbench/models/model.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -39,19 +40,14 @@ struct SiglipConfig {
 // the field.
 SiglipConfig parse_siglip_config(const nlohmann::json& config, const std::string& path);
 
-struct SiglipLoadOptions {
-  std::string backend = "cpu";
-  ComputeType compute = ComputeType::fp32;
-  int threads = 0;
-};
-
 class SiglipModel {
  public:
   // Loads the weights of `dir` (Checkpoint) for `config`; every tensor's shape is checked;
   // unknown, missing or misshapen tensors are Errors naming them. As ClipModel: every op on
   // the backend; bf16 applies to every Linear layer (the MAP head's too), the rest fp32.
+  // Reads options.backend, compute and threads.
   static SiglipModel load(const std::filesystem::path& dir, const SiglipConfig& config,
-                          const SiglipLoadOptions& options);
+                          const ModelLoadOptions& options);
 
   SiglipModel(SiglipModel&&) noexcept;
   SiglipModel& operator=(SiglipModel&&) noexcept;
