@@ -21,19 +21,9 @@ OUT_DIR=${OUT_DIR:-$BUILD_DIR/bench-results}
 VLBENCH=$BUILD_DIR/src/cli/vlbench
 ENCODE_BENCH=$BUILD_DIR/bench/encode_bench
 
-for binary in "$VLBENCH" "$ENCODE_BENCH"; do
-  if [[ ! -x $binary ]]; then
-    echo "clip_vs_torch.sh: $binary not found: build first (scripts/build.sh)" >&2
-    exit 1
-  fi
-done
-
-if ! /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
-  echo "installing python3-torch and python3-numpy (Debian packages) for the PyTorch reference"
-  SUDO=""
-  [[ $(id -u) -ne 0 ]] && SUDO=sudo
-  $SUDO apt-get install -y python3-torch python3-numpy
-fi
+source bench/torch_peer.sh
+require_binaries clip_vs_torch.sh "$VLBENCH" "$ENCODE_BENCH"
+ensure_torch
 
 if [[ ! -f $MODEL_DIR/config.json ]]; then
   "$VLBENCH" make-model --size vit-b-32 --seed 0 --out "$MODEL_DIR"
