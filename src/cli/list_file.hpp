@@ -19,9 +19,11 @@ inline void refuse_overwriting_inputs(const std::filesystem::path& out,
   namespace fs = std::filesystem;
   for (const fs::path& input : inputs) {
     if (input.empty() || out.empty()) continue;
-    std::error_code ec;
-    const bool same = fs::equivalent(out, input, ec) ||
-                      fs::weakly_canonical(out, ec) == fs::weakly_canonical(input, ec);
+    std::error_code ec, out_ec, input_ec;
+    const fs::path out_path = fs::weakly_canonical(out, out_ec);
+    const fs::path input_path = fs::weakly_canonical(input, input_ec);
+    const bool same =
+        fs::equivalent(out, input, ec) || (!out_ec && !input_ec && out_path == input_path);
     if (same) {
       fail("--out {} is also the input {}: choose another output path", out.string(),
            input.string());
