@@ -43,10 +43,6 @@ const ModelFamily& siglip_family();
 // checkpoint folder's name.
 std::string checkpoint_name(const CheckpointInfo& info);
 
-// DIR/preprocessor_config.json, checked to give the size × size pixels the model's config.json
-// declares (an Error naming the file and both sizes otherwise).
-PreprocessConfig read_square_preprocess_config(const std::filesystem::path& dir, int size);
-
 // Forward FLOPs of one pre-LN encoder layer over `tokens` tokens of width d: q, k, v, out
 // (4·d²) and fc1, fc2 (2·d·intermediate) multiply-adds per token, plus attention (q·kᵀ and
 // p·v: 2·tokens²·d). A multiply-add is 2 FLOPs.

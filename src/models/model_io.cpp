@@ -44,6 +44,16 @@ void WeightLoader::expect_all_used(std::string_view architecture) const {
   }
 }
 
+PreprocessConfig read_square_preprocess_config(const std::filesystem::path& dir, int size) {
+  PreprocessConfig config = read_preprocess_config(dir);
+  if (config.output_height() != size || config.output_width() != size) {
+    fail("{}: preprocessing gives {}x{} pixels but config.json's image_size is {}",
+         (dir / "preprocessor_config.json").string(), config.output_height(), config.output_width(),
+         size);
+  }
+  return config;
+}
+
 void check_caption_ids(const std::vector<std::vector<std::int32_t>>& ids,
                        std::int64_t max_positions, std::int64_t vocab_size) {
   for (std::size_t c = 0; c < ids.size(); ++c) {

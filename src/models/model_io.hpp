@@ -5,6 +5,7 @@
 
 #include <vlbench/kernels/backend.hpp>
 #include <vlbench/models/checkpoint.hpp>
+#include <vlbench/vision/image.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -42,6 +43,10 @@ class WeightLoader {
   std::set<std::string> used_;
   std::int64_t parameter_count_ = 0;
 };
+
+// DIR/preprocessor_config.json, checked to give the size × size pixels the model's config.json
+// declares (an Error naming the file and both sizes otherwise).
+PreprocessConfig read_square_preprocess_config(const std::filesystem::path& dir, int size);
 
 // Every caption has 1 to max_positions ids, each in [0, vocab_size); else an Error naming the
 // caption's index and what was expected.

@@ -50,16 +50,6 @@ const ModelFamily& family_of(const CheckpointInfo& info) {
 
 }  // namespace
 
-PreprocessConfig read_square_preprocess_config(const std::filesystem::path& dir, int size) {
-  PreprocessConfig config = read_preprocess_config(dir);
-  if (config.output_height() != size || config.output_width() != size) {
-    fail("{}: preprocessing gives {}x{} pixels but config.json's image_size is {}",
-         (dir / "preprocessor_config.json").string(), config.output_height(), config.output_width(),
-         size);
-  }
-  return config;
-}
-
 double encoder_layer_flops(double d, double intermediate, double tokens) {
   const double linear_params = 4 * d * d + 2 * d * intermediate;
   return 2 * linear_params * tokens + 2 * 2 * tokens * tokens * d;

@@ -1,6 +1,7 @@
 // Decompression bombs: a small file whose header declares a huge image is an ImageTooLarge
 // error raised from the header, before any pixel buffer exists; the limit is Pillow's
 // MAX_IMAGE_PIXELS by default, exact at its boundary, and off at 0.
+#include <vlbench/core/atomic_file.hpp>
 #include <vlbench/core/error.hpp>
 #include <vlbench/vision/image.hpp>
 
@@ -22,9 +23,8 @@ using Bytes = std::vector<std::uint8_t>;
 using testing::test_data;
 
 Bytes read_bytes(const std::string& fixture) {
-  std::ifstream in(test_data("vision/pillow/" + fixture), std::ios::binary);
-  EXPECT_TRUE(in.good()) << fixture;
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::string bytes = read_file(test_data("vision/pillow/" + fixture));
+  return {bytes.begin(), bytes.end()};
 }
 
 Bytes png_declaring(std::uint32_t width, std::uint32_t height) {

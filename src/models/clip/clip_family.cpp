@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "models/family.hpp"
+#include "models/model_io.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/models/clip.hpp"
 #include "vlbench/models/random_clip.hpp"

@@ -10,6 +10,7 @@
 
 #include "models/config_reader.hpp"
 #include "models/family.hpp"
+#include "models/model_io.hpp"
 #include "models/siglip/random_siglip.hpp"
 #include "models/siglip/siglip_model.hpp"
 #include "vlbench/core/error.hpp"
