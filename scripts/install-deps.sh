@@ -21,7 +21,8 @@ packages=(
   libgtest-dev         # tests
   libbenchmark-dev     # micro benchmarks
   libfaiss-dev         # ANN indexes (HNSW, IVF-Flat, IVF-PQ)
-  libcpp-httplib-dev   # HTTP search server
+  libboost-dev         # HTTP server (Boost.Beast, Boost.Asio)
+  libcpp-httplib-dev   # HTTP client of the server tests
 )
 
 sudo_cmd=()

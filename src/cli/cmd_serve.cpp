@@ -16,6 +16,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace vlbench::cli {
@@ -70,6 +71,27 @@ void serve_until_signal(SearchServer& server) {
   close(fds[1]);
 }
 
+// Every connection is a file descriptor: raise the soft limit to the hard one (often 1024 ->
+// 1048576), and keep --max-connections below what is left for the index, model and logs.
+void fit_connections_to_descriptors(ServeOptions& options) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  constexpr rlim_t kReserved = 64;
+  if (limit.rlim_cur != RLIM_INFINITY &&
+      static_cast<rlim_t>(options.max_connections) + kReserved > limit.rlim_cur) {
+    const auto fitted = static_cast<int>(limit.rlim_cur > kReserved + 1 ? limit.rlim_cur - kReserved : 1);
+    std::fprintf(stderr,
+                 "vlbench serve: --max-connections %d lowered to %d (open-file limit %llu)\n",
+                 options.max_connections, fitted, static_cast<unsigned long long>(limit.rlim_cur));
+    options.max_connections = fitted;
+  }
+}
+
 void run_serve(ServeArgs& args) {
   LoadedIndex loaded = load_index(args.index_dir, !args.no_verify);
   for (const std::string& param : args.params) {
@@ -98,6 +120,7 @@ void run_serve(ServeArgs& args) {
     options.rerank_depth = args.rerank_depth;
   }
 
+  fit_connections_to_descriptors(options);
   SearchServer server(index, options);
   const int port = server.bind();
   std::printf(
@@ -116,7 +139,8 @@ void run_serve(ServeArgs& args) {
 void add_serve(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* sub = app.add_subcommand(
-      "serve", "HTTP/1.1 JSON search over a saved index: POST /v1/search, GET /healthz, /metrics");
+      "serve", "HTTP/1.1 JSON search over a saved index: POST /v1/search, /v1/embeddings, GET "
+      "/healthz, /metrics");
   sub->add_option("--index", args->index_dir, "index directory (vlbench index build --out)")
       ->required();
   sub->add_flag("--no-verify", args->no_verify,
@@ -142,6 +166,28 @@ void add_serve(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--threads", args->options.threads, "worker threads = requests handled at once")
       ->check(between(1, 1024))
+      ->capture_default_str();
+  sub->add_option("--queue", args->options.queue,
+                  "complete requests waiting for a worker; when full, new ones get 503 with "
+                  "Retry-After")
+      ->check(between(1, 1 << 20))
+      ->capture_default_str();
+  sub->add_option("--max-connections", args->options.max_connections,
+                  "open connections at most; more get 503 and are closed")
+      ->check(between(1, 1 << 20))
+      ->capture_default_str();
+  sub->add_option("--header-timeout", args->options.header_timeout_s,
+                  "seconds for a request's line and headers to arrive (also ends idle "
+                  "keep-alive connections)")
+      ->check(between(0.001, 86400))
+      ->capture_default_str();
+  sub->add_option("--body-timeout", args->options.body_timeout_s,
+                  "seconds for a request body to arrive after its headers")
+      ->check(between(0.001, 86400))
+      ->capture_default_str();
+  sub->add_option("--drain-timeout", args->options.drain_timeout_s,
+                  "on SIGTERM/SIGINT: seconds to finish requests in progress before exiting")
+      ->check(between(0.001, 86400))
       ->capture_default_str();
   sub->add_option("--max-body-bytes", args->options.max_body_bytes, "larger request bodies get 413")
       ->check(at_least(1))

@@ -18,6 +18,16 @@ void Metrics::count_request(const std::string& endpoint, int code) {
   ++requests_[{endpoint, code}];
 }
 
+void Metrics::connection_opened() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++connections_opened_;
+}
+
+void Metrics::connection_closed(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++connections_closed_[reason];
+}
+
 void Metrics::observe(const std::string& stage, double seconds) {
   // First bucket whose upper bound holds the value (Prometheus buckets are `le`).
   const auto bucket = static_cast<std::size_t>(
@@ -65,6 +75,22 @@ std::string Metrics::render(std::int64_t index_vectors) const {
   fmt::format_to(it, "# HELP vlbench_in_flight_requests Requests being handled now.\n");
   fmt::format_to(it, "# TYPE vlbench_in_flight_requests gauge\n");
   fmt::format_to(it, "vlbench_in_flight_requests {}\n", in_flight_.load(std::memory_order_relaxed));
+  fmt::format_to(it, "# HELP vlbench_queued_requests Complete requests waiting for a worker.\n");
+  fmt::format_to(it, "# TYPE vlbench_queued_requests gauge\n");
+  fmt::format_to(it, "vlbench_queued_requests {}\n", queue_depth_.load(std::memory_order_relaxed));
+  std::uint64_t closed = 0;
+  for (const auto& [reason, count] : connections_closed_) closed += count;
+  fmt::format_to(it, "# HELP vlbench_http_connections_opened_total Connections accepted.\n");
+  fmt::format_to(it, "# TYPE vlbench_http_connections_opened_total counter\n");
+  fmt::format_to(it, "vlbench_http_connections_opened_total {}\n", connections_opened_);
+  fmt::format_to(it, "# HELP vlbench_http_connections_closed_total Connections closed, by reason.\n");
+  fmt::format_to(it, "# TYPE vlbench_http_connections_closed_total counter\n");
+  for (const auto& [reason, count] : connections_closed_) {
+    fmt::format_to(it, "vlbench_http_connections_closed_total{{reason=\"{}\"}} {}\n", reason, count);
+  }
+  fmt::format_to(it, "# HELP vlbench_http_connections_open Connections open now.\n");
+  fmt::format_to(it, "# TYPE vlbench_http_connections_open gauge\n");
+  fmt::format_to(it, "vlbench_http_connections_open {}\n", connections_opened_ - closed);
   return out;
 }
 

@@ -32,6 +32,13 @@ class Metrics {
   void begin_request() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
   void end_request() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
 
+  // Connections: one opened, one closed for `reason` (a bounded set: "served", "client",
+  // "idle_timeout", "read_timeout", "write_timeout", "limit", "drain", "drain_timeout").
+  void connection_opened();
+  void connection_closed(const std::string& reason);
+  // Complete requests waiting for a worker.
+  void set_queue_depth(std::int64_t depth) { queue_depth_.store(depth, std::memory_order_relaxed); }
+
   // The exposition text; `index_vectors` is reported as a gauge.
   std::string render(std::int64_t index_vectors) const;
 
@@ -47,6 +54,9 @@ class Metrics {
   std::vector<std::string> stage_order_;
   std::map<std::string, Histogram> stages_;
   std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<std::int64_t> queue_depth_{0};
+  std::uint64_t connections_opened_ = 0;             // guarded by mutex_
+  std::map<std::string, std::uint64_t> connections_closed_;  // guarded by mutex_
 };
 
 }  // namespace vlbench::serve

@@ -28,10 +28,18 @@ std::unique_ptr<EmbeddingModel> load(const std::filesystem::path& dir, int threa
 
 QueryEncoder::QueryEncoder(const std::filesystem::path& model_dir, int threads,
                            std::int64_t max_image_pixels)
-    : model_(load(model_dir, threads)), max_image_pixels_(max_image_pixels) {}
+    : model_(load(model_dir, threads)),
+      max_image_pixels_(max_image_pixels),
+      folder_name_(std::filesystem::absolute(model_dir).lexically_normal().filename().string()) {
+  if (folder_name_.empty()) {  // "dir/" normalizes to a trailing empty name
+    folder_name_ = std::filesystem::absolute(model_dir).lexically_normal().parent_path().filename().string();
+  }
+}
 
-std::vector<float> QueryEncoder::encode_text(const std::string& text) const {
+std::vector<float> QueryEncoder::encode_text(const std::string& text,
+                                             std::int64_t* n_tokens) const {
   const std::vector<std::vector<std::int32_t>> ids = model_->tokenize({text});
+  if (n_tokens != nullptr) *n_tokens = static_cast<std::int64_t>(ids.at(0).size());
   std::vector<float> out(static_cast<std::size_t>(dim()));
   {
     std::lock_guard<std::mutex> lock(model_mutex_);

@@ -25,16 +25,21 @@ class QueryEncoder {
                std::int64_t max_image_pixels = kPillowMaxImagePixels);
 
   std::int64_t dim() const { return model_->embed_dim(); }
+  // The model's name (EmbeddingModel::name) and its checkpoint folder's name.
+  std::string name() const { return model_->name(); }
+  const std::string& folder_name() const { return folder_name_; }
 
   // Thread-safe: tokenizing, decoding and preprocessing run in the caller's thread, the
   // model's forward pass under a mutex (a model allows one encoding caller at a time).
   // Problems with the input (invalid UTF-8, an undecodable image) are Errors.
-  std::vector<float> encode_text(const std::string& text) const;
+  // `n_tokens` (optional) receives the length of the token sequence encoded.
+  std::vector<float> encode_text(const std::string& text, std::int64_t* n_tokens = nullptr) const;
   std::vector<float> encode_image(const std::string& file_bytes) const;
 
  private:
   std::unique_ptr<EmbeddingModel> model_;
   std::int64_t max_image_pixels_;
+  std::string folder_name_;
   mutable std::mutex model_mutex_;
 };
 

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -140,6 +142,116 @@ SearchRequest parse_form_request(const std::optional<std::string>& image,
     request.k = value;
   }
   return request;
+}
+
+namespace {
+
+EmbeddingsRequest::Input parse_embedding_input(const json& value, const std::string& field) {
+  if (!value.is_string()) {
+    if (value.is_number_integer() || value.is_array()) {
+      fail("{}: token-id inputs are not supported (send the text)", field);
+    }
+    fail("{}: expected a string, got {}", field, value.type_name());
+  }
+  const std::string& text = value.get_ref<const std::string&>();
+  if (text.empty()) fail("{}: empty", field);
+  EmbeddingsRequest::Input input;
+  constexpr std::string_view kDataUrl = "data:image/";
+  if (text.compare(0, kDataUrl.size(), kDataUrl) == 0) {
+    const std::size_t comma = text.find(',');
+    const std::string_view meta = std::string_view(text).substr(0, comma);
+    if (comma == std::string::npos || meta.size() < 7 ||
+        meta.substr(meta.size() - 7) != ";base64") {
+      fail("{}: an image data URL must be data:image/<type>;base64,<data>", field);
+    }
+    input.image = true;
+    input.data = decode_base64(std::string_view(text).substr(comma + 1), field);
+  } else {
+    input.data = text;
+  }
+  return input;
+}
+
+}  // namespace
+
+EmbeddingsRequest parse_embeddings_request(std::string_view body) {
+  json doc;
+  try {
+    doc = json::parse(body.begin(), body.end());
+  } catch (const json::exception& e) {
+    fail("request body: malformed JSON ({})", e.what());
+  }
+  if (!doc.is_object()) fail("request body: expected a JSON object, got {}", doc.type_name());
+  EmbeddingsRequest request;
+  bool has_model = false;
+  bool has_input = false;
+  for (const auto& [key, value] : doc.items()) {
+    if (key == "model") {
+      if (!value.is_string()) fail("model: expected a string, got {}", value.type_name());
+      request.model = value.get<std::string>();
+      has_model = true;
+    } else if (key == "input") {
+      has_input = true;
+      if (value.is_array()) {
+        if (value.empty()) fail("input: empty array");
+        if (value.size() > kMaxEmbeddingInputs) {
+          fail("input: {} items, at most {} per request", value.size(), kMaxEmbeddingInputs);
+        }
+        for (std::size_t i = 0; i < value.size(); ++i) {
+          request.inputs.push_back(parse_embedding_input(value[i], fmt::format("input[{}]", i)));
+        }
+      } else {
+        request.inputs.push_back(parse_embedding_input(value, "input"));
+      }
+    } else if (key == "encoding_format") {
+      if (value == "float") {
+        request.base64_output = false;
+      } else if (value == "base64") {
+        request.base64_output = true;
+      } else {
+        fail("encoding_format: expected \"float\" or \"base64\", got {}", value.dump());
+      }
+    } else if (key == "dimensions") {
+      if (!value.is_number_integer()) {
+        fail("dimensions: expected an integer, got {}", value.type_name());
+      }
+      request.dimensions = value.get<std::int64_t>();
+    } else if (key == "user") {
+      if (!value.is_string()) fail("user: expected a string, got {}", value.type_name());
+    } else {
+      fail(
+          "request body: unknown field '{}' (expected model, input, encoding_format, "
+          "dimensions, user)",
+          key);
+    }
+  }
+  if (!has_model) fail("request body: missing field 'model'");
+  if (!has_input) fail("request body: missing field 'input'");
+  return request;
+}
+
+std::string encode_base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t g = (static_cast<std::uint8_t>(bytes[i]) << 16) |
+                            (static_cast<std::uint8_t>(bytes[i + 1]) << 8) |
+                            static_cast<std::uint8_t>(bytes[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(g >> s) & 63]);
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t g = static_cast<std::uint8_t>(bytes[i]) << 16;
+    if (rest == 2) g |= static_cast<std::uint8_t>(bytes[i + 1]) << 8;
+    out.push_back(kAlphabet[(g >> 18) & 63]);
+    out.push_back(kAlphabet[(g >> 12) & 63]);
+    out.push_back(rest == 2 ? kAlphabet[(g >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
 }
 
 std::string decode_base64(std::string_view text, std::string_view field) {

@@ -40,6 +40,27 @@ SearchRequest parse_json_request(std::string_view body, const RequestLimits& lim
 SearchRequest parse_form_request(const std::optional<std::string>& image,
                                  const std::optional<std::string>& k, const RequestLimits& limits);
 
+// POST /v1/embeddings (OpenAI's embeddings API): {"model": "...", "input": "text" |
+// ["text", ...] | "data:image/png;base64,..." (an image data URL, alone or in the array),
+// optional "encoding_format": "float" (default) | "base64" (little-endian float32 bytes),
+// "dimensions" (must equal the model's), "user" (ignored)}. Token-id inputs, an empty input,
+// more than kMaxEmbeddingInputs inputs or any other field is an Error naming it.
+inline constexpr std::size_t kMaxEmbeddingInputs = 2048;
+struct EmbeddingsRequest {
+  struct Input {
+    bool image = false;
+    std::string data;  // UTF-8 text, or the image file's bytes
+  };
+  std::string model;
+  std::vector<Input> inputs;
+  bool base64_output = false;
+  std::optional<std::int64_t> dimensions;
+};
+EmbeddingsRequest parse_embeddings_request(std::string_view body);
+
+// Standard base64 with '=' padding (the inverse of decode_base64).
+std::string encode_base64(std::string_view bytes);
+
 // Standard base64 (RFC 4648, '+' '/', '=' padding required to a multiple of 4 characters;
 // '\r' and '\n' are skipped). Anything else is an Error naming `field` and the offset.
 std::string decode_base64(std::string_view text, std::string_view field);

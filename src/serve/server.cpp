@@ -1,24 +1,23 @@
 #include <vlbench/serve/server.hpp>
 
+#include "serve/http.hpp"
+#include "serve/http_server.hpp"
 #include "serve/metrics.hpp"
+#include "serve/multipart.hpp"
 #include "serve/query_encoder.hpp"
 #include "serve/request.hpp"
 #include "serve/rerank.hpp"
 
 #include <vlbench/core/error.hpp>
 
-#include <httplib.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <optional>
-#include <thread>
-
-#include <sys/socket.h>
 
 namespace vlbench {
 
@@ -26,15 +25,11 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using serve::HttpRequest;
+using serve::HttpResponse;
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-// Bounded label set for the request counter.
-std::string endpoint_label(const std::string& path) {
-  if (path == "/v1/search" || path == "/healthz" || path == "/metrics") return path;
-  return "other";
 }
 
 std::string dump(const json& value) {
@@ -42,13 +37,23 @@ std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-void reply_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(dump(body), "application/json");
+HttpResponse json_response(int status, const json& body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = dump(body);
+  return response;
 }
 
-void reply_error(httplib::Response& res, int status, const std::string& message) {
-  reply_json(res, status, json{{"error", message}});
+// OpenAI's error shape, for /v1/embeddings.
+HttpResponse openai_error(int status, const std::string& message) {
+  const char* type = status == 404   ? "not_found_error"
+                     : status < 500 ? "invalid_request_error"
+                                    : "server_error";
+  return json_response(status, json{{"error",
+                                     {{"message", message},
+                                      {"type", type},
+                                      {"param", nullptr},
+                                      {"code", nullptr}}}});
 }
 
 // Counts a request as in flight for the lifetime of the object.
@@ -63,87 +68,14 @@ class InFlight {
   serve::Metrics& metrics_;
 };
 
-// Reads a request body through httplib's ContentReader under our own size limit. httplib 0.11
-// enforces set_payload_max_length only on bodies with a Content-Length (for those over it the
-// reader fails with status 413 before handing over a byte); chunked or length-less bodies, and
-// the inflated size of compressed bodies, are bounded here. Bytes past the limit are read on and
-// dropped, up to kDrainBytes more, so that the client is still reading when the 413 comes (closing
-// a socket with unread data resets the connection and loses the response); past that, reading stops
-// and the connection is dropped.
-class BodyReader {
- public:
-  static constexpr std::size_t kDrainBytes = 64u << 20;
-
-  explicit BodyReader(std::size_t limit) : limit_(limit) {}
-
-  bool read(const httplib::ContentReader& reader) {
-    return reader([this](const char* data, std::size_t n) { return take(data, n, text_); });
-  }
-
-  // multipart/form-data: each part's content under its name; a repeated name is an error.
-  bool read_multipart(const httplib::ContentReader& reader) {
-    std::string* current = nullptr;
-    return reader(
-        [&](const httplib::MultipartFormData& part) {
-          if (fields_.count(part.name) != 0) {
-            repeated_ = part.name;
-            return false;
-          }
-          current = &fields_[part.name];
-          return true;
-        },
-        [&](const char* data, std::size_t n) {
-          return current != nullptr && take(data, n, *current);
-        });
-  }
-
-  const std::string& text() const { return text_; }
-  std::optional<std::string> field(const std::string& name) const {
-    const auto it = fields_.find(name);
-    if (it == fields_.end()) return std::nullopt;
-    return it->second;
-  }
-  bool too_large() const { return total_ > limit_; }
-  const std::string& repeated_field() const { return repeated_; }
-
- private:
-  bool take(const char* data, std::size_t n, std::string& into) {
-    total_ += n;
-    if (total_ <= limit_) {
-      into.append(data, n);
-      return true;
-    }
-    into.clear();
-    return total_ <= limit_ + kDrainBytes;
-  }
-
-  std::size_t limit_;
-  std::size_t total_ = 0;
-  std::string text_;
-  std::map<std::string, std::string> fields_;
-  std::string repeated_;
+struct Route {
+  const char* path;
+  const char* method;
 };
-
-std::string body_limit_message(std::size_t limit) {
-  return fmt::format("request body exceeds the limit of {} bytes (--max-body-bytes)", limit);
-}
-
-// A body that could not be read: too large, a repeated form field, or what httplib reports
-// (413 from Content-Length, 415 for a Content-Encoding it cannot decode, 400 otherwise).
-void reply_body_error(httplib::Response& res, const BodyReader& body, std::size_t limit) {
-  if (body.too_large() || res.status == 413) {
-    reply_error(res, 413, body_limit_message(limit));
-  } else if (!body.repeated_field().empty()) {
-    reply_error(res, 400,
-                fmt::format("multipart form: field '{}' given twice", body.repeated_field()));
-  } else if (res.status == 415) {
-    reply_error(res, 415, "unsupported Content-Encoding (send the body uncompressed)");
-  } else {
-    reply_error(res, 400,
-                "malformed request body (bad chunked encoding, multipart form or "
-                "compressed data)");
-  }
-}
+constexpr Route kRoutes[] = {{"/v1/search", "POST"},
+                             {"/v1/embeddings", "POST"},
+                             {"/healthz", "GET"},
+                             {"/metrics", "GET"}};
 
 }  // namespace
 
@@ -167,144 +99,196 @@ std::vector<std::string> read_gallery_paths(const std::filesystem::path& file,
   return paths;
 }
 
-struct SearchServer::Impl {
-  std::shared_ptr<const VectorIndex> index;
-  ServeOptions options;
-  serve::RequestLimits limits;
-  std::unique_ptr<serve::QueryEncoder> encoder;
-  serve::Metrics metrics{{"encode", "search", "rerank", "total"}};
-  httplib::Server http;
-  int port = -1;
-  int listen_socket = -1;  // the listening socket's descriptor, seen by the options callback
+namespace {
 
-  // run()/stop() hand-over: stop() before run() must make run() return at once, and stop()
-  // while run() is starting must wait until httplib is listening (its stop() is a no-op
-  // before that).
-  std::mutex state_mutex;
-  bool stop_requested = false;
-  bool run_started = false;
-  bool run_finished = false;
+// The endpoints, independent of the transport (serve/http_server.hpp calls them).
+class SearchApi final : public serve::HttpService {
+ public:
+  SearchApi(std::shared_ptr<const VectorIndex> index, const ServeOptions& options,
+            std::unique_ptr<serve::QueryEncoder> encoder, serve::Metrics& metrics)
+      : index_(std::move(index)), options_(options), encoder_(std::move(encoder)),
+        metrics_(metrics) {
+    limits_.dim = index_->dim();
+    limits_.max_k = options_.max_k;
+    limits_.token_dim = options_.rerank_docs ? options_.rerank_docs->d : 0;
+  }
 
-  void setup_routes();
-  void handle_search(const httplib::Request& req, httplib::Response& res,
-                     const httplib::ContentReader& reader);
-  json search(const serve::SearchRequest& request, Clock::time_point start);
+  HttpResponse handle(const HttpRequest& request) override {
+    const Route* route = nullptr;
+    for (const Route& r : kRoutes) {
+      if (request.path == r.path) route = &r;
+    }
+    if (route == nullptr) {
+      return serve::error_response(
+          404, fmt::format("{} {}: no such endpoint (POST /v1/search, POST /v1/embeddings, "
+                           "GET /healthz, GET /metrics)",
+                           request.method, request.path));
+    }
+    if (request.method != route->method) {
+      HttpResponse response = serve::error_response(
+          405, fmt::format("{} {}: method not allowed (use {})", request.method, request.path,
+                           route->method));
+      response.headers.emplace_back("Allow", route->method);
+      return response;
+    }
+    if (request.path == "/healthz") {
+      return json_response(200, json{{"status", "ok"},
+                                     {"index_type", index_->type()},
+                                     {"size", index_->size()},
+                                     {"dim", index_->dim()},
+                                     {"model", encoder_ != nullptr},
+                                     {"rerank", options_.rerank_docs != nullptr}});
+    }
+    if (request.path == "/metrics") {
+      HttpResponse response;
+      response.content_type = "text/plain; version=0.0.4";
+      response.body = metrics_.render(index_->size());
+      return response;
+    }
+    InFlight in_flight(metrics_);
+    if (request.path == "/v1/embeddings") return embeddings(request);
+    return search(request);
+  }
+
+  bool cheap(const HttpRequest& request) const override {
+    return request.method == "GET" && (request.path == "/healthz" || request.path == "/metrics");
+  }
+
+  std::string endpoint_label(std::string_view path) const override {
+    for (const Route& r : kRoutes) {
+      if (path == r.path) return r.path;
+    }
+    return "other";
+  }
+
+ private:
+  static std::optional<HttpResponse> refuse_encoding(const HttpRequest& request) {
+    const auto encoding = request.header("content-encoding");
+    if (encoding && *encoding != "identity") {
+      return serve::error_response(
+          415, fmt::format("unsupported Content-Encoding '{}' (send the body uncompressed)",
+                           *encoding));
+    }
+    return std::nullopt;
+  }
+
+  HttpResponse search(const HttpRequest& request) {
+    const Clock::time_point start = Clock::now();
+    if (auto refused = refuse_encoding(request)) return *refused;
+    try {
+      serve::SearchRequest query;
+      const std::optional<std::string> boundary =
+          serve::multipart_boundary(request.header("content-type").value_or(""));
+      if (boundary) {
+        const auto fields = serve::parse_multipart_form(request.body, *boundary);
+        const auto field = [&](const char* name) -> std::optional<std::string> {
+          const auto it = fields.find(name);
+          if (it == fields.end()) return std::nullopt;
+          return it->second;
+        };
+        query = serve::parse_form_request(field("image"), field("k"), limits_);
+      } else {
+        query = serve::parse_json_request(request.body, limits_);
+      }
+      return json_response(200, run_search(query, start));
+    } catch (const ImageTooLarge& e) {
+      return serve::error_response(413, e.what());
+    } catch (const Error& e) {
+      return serve::error_response(400, e.what());
+    } catch (const std::bad_alloc&) {
+      return serve::error_response(503, "out of memory handling this request; retry later");
+    } catch (const std::exception& e) {
+      return serve::error_response(500, fmt::format("internal error: {}", e.what()));
+    }
+  }
+
+  HttpResponse embeddings(const HttpRequest& request) {
+    if (auto refused = refuse_encoding(request)) {
+      return openai_error(415, json::parse(refused->body).at("error").get<std::string>());
+    }
+    try {
+      const serve::EmbeddingsRequest parsed = serve::parse_embeddings_request(request.body);
+      if (!encoder_) {
+        return openai_error(400, "this server has no model (start it with --model)");
+      }
+      if (parsed.model != encoder_->name() && parsed.model != encoder_->folder_name()) {
+        return openai_error(404, fmt::format("model '{}' is not served here (this server serves "
+                                             "'{}')",
+                                             parsed.model, encoder_->name()));
+      }
+      if (parsed.dimensions && *parsed.dimensions != encoder_->dim()) {
+        return openai_error(400, fmt::format("dimensions: this model gives {}, got {}",
+                                             encoder_->dim(), *parsed.dimensions));
+      }
+      json data = json::array();
+      std::int64_t tokens = 0;
+      for (std::size_t i = 0; i < parsed.inputs.size(); ++i) {
+        const auto& input = parsed.inputs[i];
+        std::vector<float> embedding;
+        if (input.image) {
+          embedding = encoder_->encode_image(input.data);
+        } else {
+          std::int64_t n = 0;
+          embedding = encoder_->encode_text(input.data, &n);
+          tokens += n;
+        }
+        json item{{"object", "embedding"}, {"index", i}};
+        if (parsed.base64_output) {
+          // Little-endian float32, as OpenAI's clients decode it (x86-64 and AArch64 are LE).
+          std::string bytes(embedding.size() * sizeof(float), '\0');
+          std::memcpy(bytes.data(), embedding.data(), bytes.size());
+          item["embedding"] = serve::encode_base64(bytes);
+        } else {
+          item["embedding"] = std::move(embedding);
+        }
+        data.push_back(std::move(item));
+      }
+      return json_response(200, json{{"object", "list"},
+                                     {"data", std::move(data)},
+                                     {"model", parsed.model},
+                                     {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}});
+    } catch (const ImageTooLarge& e) {
+      return openai_error(413, e.what());
+    } catch (const Error& e) {
+      return openai_error(400, e.what());
+    } catch (const std::bad_alloc&) {
+      return openai_error(503, "out of memory handling this request; retry later");
+    } catch (const std::exception& e) {
+      return openai_error(500, fmt::format("internal error: {}", e.what()));
+    }
+  }
+
+  json run_search(const serve::SearchRequest& request, Clock::time_point start);
+
+  std::shared_ptr<const VectorIndex> index_;
+  const ServeOptions& options_;
+  std::unique_ptr<serve::QueryEncoder> encoder_;
+  serve::Metrics& metrics_;
+  serve::RequestLimits limits_;
 };
 
-void SearchServer::Impl::setup_routes() {
-  http.Post("/v1/search",
-            [this](const httplib::Request& req, httplib::Response& res,
-                   const httplib::ContentReader& reader) { handle_search(req, res, reader); });
-  http.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-    reply_json(res, 200,
-               json{{"status", "ok"},
-                    {"index_type", index->type()},
-                    {"size", index->size()},
-                    {"dim", index->dim()},
-                    {"model", encoder != nullptr},
-                    {"rerank", options.rerank_docs != nullptr}});
-  });
-  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.status = 200;
-    res.set_content(metrics.render(index->size()), "text/plain; version=0.0.4");
-  });
-  // The wrong method on a known path: 405 rather than httplib's 404.
-  const auto not_allowed = [](const char* allowed) {
-    return [allowed](const httplib::Request& req, httplib::Response& res) {
-      res.set_header("Allow", allowed);
-      reply_error(res, 405,
-                  fmt::format("{} {}: method not allowed (use {})", req.method, req.path, allowed));
-    };
-  };
-  http.Get("/v1/search", not_allowed("POST"));
-  http.Put("/v1/search", not_allowed("POST"));
-  http.Delete("/v1/search", not_allowed("POST"));
-  http.Post("/healthz", not_allowed("GET"));
-  http.Post("/metrics", not_allowed("GET"));
-
-  // Responses httplib produces itself (404, 413, malformed HTTP) get a JSON body too; ours
-  // already have one and pass through.
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [this](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        std::string message;
-        if (res.status == 413) {
-          message = body_limit_message(options.max_body_bytes);
-        } else if (res.status == 404) {
-          message = fmt::format(
-              "{} {}: no such endpoint (POST /v1/search, GET /healthz, "
-              "GET /metrics)",
-              req.method, req.path);
-        } else if (res.status == 400) {
-          message = "malformed HTTP request or multipart body";
-        } else {
-          message = fmt::format("HTTP status {}", res.status);
-        }
-        reply_error(res, res.status, message);
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  // A last line of defence: handle_search catches everything itself.
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                std::exception_ptr) { reply_error(res, 500, "internal error"); });
-  // Runs for every response before its bytes are written: a client that has read a response
-  // finds it counted.
-  http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    metrics.count_request(endpoint_label(req.path), res.status);
-  });
-}
-
-void SearchServer::Impl::handle_search(const httplib::Request& req, httplib::Response& res,
-                                       const httplib::ContentReader& reader) {
-  const Clock::time_point start = Clock::now();
-  InFlight in_flight(metrics);
-  try {
-    BodyReader body(options.max_body_bytes);
-    const bool multipart = req.is_multipart_form_data();
-    const bool complete = multipart ? body.read_multipart(reader) : body.read(reader);
-    if (!complete || body.too_large()) {
-      reply_body_error(res, body, options.max_body_bytes);
-      return;
-    }
-    serve::SearchRequest request;
-    if (multipart) {
-      request = serve::parse_form_request(body.field("image"), body.field("k"), limits);
-    } else {
-      request = serve::parse_json_request(body.text(), limits);
-    }
-    reply_json(res, 200, search(request, start));
-  } catch (const ImageTooLarge& e) {
-    reply_error(res, 413, e.what());
-  } catch (const Error& e) {
-    reply_error(res, 400, e.what());
-  } catch (const std::exception& e) {
-    reply_error(res, 500, fmt::format("internal error: {}", e.what()));
-  } catch (...) {
-    reply_error(res, 500, "internal error");
-  }
-}
-
-json SearchServer::Impl::search(const serve::SearchRequest& request, Clock::time_point start) {
+json SearchApi::run_search(const serve::SearchRequest& request, Clock::time_point start) {
   using Kind = serve::SearchRequest::Kind;
   const bool rerank = !request.query_tokens.empty();
-  if (rerank && request.k > options.rerank_depth) {
-    fail("k: {} exceeds the re-ranking depth {} (--rerank-depth)", request.k, options.rerank_depth);
+  if (rerank && request.k > options_.rerank_depth) {
+    fail("k: {} exceeds the re-ranking depth {} (--rerank-depth)", request.k, options_.rerank_depth);
   }
-  if (request.kind != Kind::embedding && !encoder) {
+  if (request.kind != Kind::embedding && !encoder_) {
     fail("{}: this server has no model (start it with --model); send \"embedding\" instead",
          request.kind == Kind::text ? "text" : "image");
   }
 
   const Clock::time_point encode_start = Clock::now();
   std::vector<float> encoded;
-  if (request.kind == Kind::text) encoded = encoder->encode_text(request.text);
-  if (request.kind == Kind::image) encoded = encoder->encode_image(request.image_bytes);
+  if (request.kind == Kind::text) encoded = encoder_->encode_text(request.text);
+  if (request.kind == Kind::image) encoded = encoder_->encode_image(request.image_bytes);
   const std::vector<float>& query = request.kind == Kind::embedding ? request.embedding : encoded;
   const Clock::time_point search_start = Clock::now();
 
   // Re-ranking takes the dense top rerank_depth (no more than the gallery holds).
   const std::int64_t k_dense =
-      rerank ? std::max<std::int64_t>(1, std::min(options.rerank_depth, index->size())) : request.k;
-  const SearchResult found = index->search(1, query.data(), k_dense, options.search_threads);
+      rerank ? std::max<std::int64_t>(1, std::min(options_.rerank_depth, index_->size())) : request.k;
+  const SearchResult found = index_->search(1, query.data(), k_dense, options_.search_threads);
   std::vector<std::int64_t> ids;
   std::vector<float> dense_scores;
   for (std::int64_t j = 0; j < found.k; ++j) {
@@ -318,7 +302,7 @@ json SearchServer::Impl::search(const serve::SearchRequest& request, Clock::time
   if (rerank) {
     const serve::RankedList ranked =
         serve::rerank_candidates(request.query_tokens.data(), request.n_query_tokens,
-                                 *options.rerank_docs, ids, dense_scores, request.k);
+                                 *options_.rerank_docs, ids, dense_scores, request.k);
     ids = ranked.ids;
     body["scores"] = ranked.scores;
     body["dense_scores"] = ranked.dense_scores;
@@ -326,9 +310,9 @@ json SearchServer::Impl::search(const serve::SearchRequest& request, Clock::time
     body["scores"] = dense_scores;
   }
   body["ids"] = ids;
-  if (!options.paths.empty()) {
+  if (!options_.paths.empty()) {
     json paths = json::array();
-    for (const std::int64_t id : ids) paths.push_back(options.paths[static_cast<std::size_t>(id)]);
+    for (const std::int64_t id : ids) paths.push_back(options_.paths[static_cast<std::size_t>(id)]);
     body["paths"] = std::move(paths);
   }
   const Clock::time_point end = Clock::now();
@@ -341,15 +325,25 @@ json SearchServer::Impl::search(const serve::SearchRequest& request, Clock::time
                         {"search", search_s * 1e3},
                         {"rerank", rerank ? rerank_s * 1e3 : 0.0},
                         {"total", total_s * 1e3}};
-  if (request.kind != Kind::embedding) metrics.observe("encode", encode_s);
-  metrics.observe("search", search_s);
-  if (rerank) metrics.observe("rerank", rerank_s);
-  metrics.observe("total", total_s);
+  if (request.kind != Kind::embedding) metrics_.observe("encode", encode_s);
+  metrics_.observe("search", search_s);
+  if (rerank) metrics_.observe("rerank", rerank_s);
+  metrics_.observe("total", total_s);
   return body;
 }
 
+}  // namespace
+
+struct SearchServer::Impl {
+  ServeOptions options;
+  serve::Metrics metrics{{"encode", "search", "rerank", "total"}};
+  std::unique_ptr<SearchApi> api;
+  std::unique_ptr<serve::HttpServer> http;
+  int port = -1;
+};
+
 SearchServer::SearchServer(std::shared_ptr<const VectorIndex> index, ServeOptions options)
-    : impl_(std::make_unique<Impl>()) {
+{
   VLB_ASSERT(index != nullptr);
   if (options.threads < 1) fail("--threads: expected at least 1, got {}", options.threads);
   if (options.max_k < 1) fail("--max-k: expected at least 1, got {}", options.max_k);
@@ -357,8 +351,12 @@ SearchServer::SearchServer(std::shared_ptr<const VectorIndex> index, ServeOption
   if (options.port < 0 || options.port > 65535) {
     fail("--port: expected 0..65535, got {}", options.port);
   }
-  if (options.read_timeout_s < 1) {
-    fail("read timeout: expected at least 1 s, got {}", options.read_timeout_s);
+  for (const auto& [name, value] : {std::pair{"header timeout", options.header_timeout_s},
+                                    std::pair{"body timeout", options.body_timeout_s},
+                                    std::pair{"drain timeout", options.drain_timeout_s}}) {
+    if (!(value >= 0.001 && value <= 86400)) {
+      fail("{}: expected 0.001 to 86400 s, got {}", name, value);
+    }
   }
   if (!options.paths.empty() && static_cast<std::int64_t>(options.paths.size()) != index->size()) {
     fail("gallery paths: {} paths for an index of {} vectors", options.paths.size(), index->size());
@@ -372,96 +370,49 @@ SearchServer::SearchServer(std::shared_ptr<const VectorIndex> index, ServeOption
       fail("--rerank-depth: expected at least 1, got {}", options.rerank_depth);
     }
   }
-  Impl& impl = *impl_;
-  impl.limits.dim = index->dim();
-  impl.limits.max_k = options.max_k;
-  impl.limits.token_dim = options.rerank_docs ? options.rerank_docs->d : 0;
+  impl_ = std::make_unique<Impl>();
+  std::unique_ptr<serve::QueryEncoder> encoder;
   if (!options.model_dir.empty()) {
-    impl.encoder = std::make_unique<serve::QueryEncoder>(options.model_dir, options.model_threads,
-                                                         options.max_image_pixels);
-    if (impl.encoder->dim() != index->dim()) {
+    encoder = std::make_unique<serve::QueryEncoder>(options.model_dir, options.model_threads,
+                                                    options.max_image_pixels);
+    if (encoder->dim() != index->dim()) {
       fail("{}: the model's embeddings have {} dimensions, the index {}",
-           options.model_dir.string(), impl.encoder->dim(), index->dim());
+           options.model_dir.string(), encoder->dim(), index->dim());
     }
   }
-  impl.index = std::move(index);
-  impl.options = std::move(options);
+  impl_->options = std::move(options);
+  const ServeOptions& o = impl_->options;
+  impl_->api = std::make_unique<SearchApi>(std::move(index), o, std::move(encoder), impl_->metrics);
 
-  const auto threads = static_cast<std::size_t>(impl.options.threads);
-  impl.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  impl.http.set_payload_max_length(impl.options.max_body_bytes);
-  impl.http.set_read_timeout(impl.options.read_timeout_s, 0);
-  impl.http.set_keep_alive_max_count(100);
-  impl.http.set_keep_alive_timeout(5);
-  // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
-  // the peer's delayed ACK add about 40 ms to every response on a kept-alive connection.
-  impl.http.set_tcp_nodelay(true);
-  // httplib listens with a backlog of 5: a burst of new connections overflows it and the
-  // dropped SYNs cost the clients a 1 s retransmission. bind() raises it on the socket seen
-  // here. The callback replaces httplib's default options, which set SO_REUSEPORT and so let
-  // a second server bind a port in use; SO_REUSEADDR only allows rebinding past TIME_WAIT.
-  impl.http.set_socket_options([&impl](socket_t sock) {
-    const int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    impl.listen_socket = sock;
-  });
-  impl.setup_routes();
+  const auto ms = [](double seconds) {
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000 + 0.5));
+  };
+  serve::HttpServerOptions http;
+  http.host = o.host;
+  http.port = o.port;
+  http.workers = o.threads;
+  http.queue_capacity = o.queue;
+  http.max_connections = o.max_connections;
+  http.header_timeout = ms(o.header_timeout_s);
+  http.body_timeout = ms(o.body_timeout_s);
+  http.drain_timeout = ms(o.drain_timeout_s);
+  http.limits.max_body_bytes = o.max_body_bytes;
+  impl_->http = std::make_unique<serve::HttpServer>(*impl_->api, impl_->metrics, http);
 }
 
-SearchServer::~SearchServer() {
-  stop();
-}
+SearchServer::~SearchServer() = default;
 
 int SearchServer::bind() {
-  Impl& impl = *impl_;
-  VLB_ASSERT(impl.port < 0);
-  if (impl.options.port == 0) {
-    impl.port = impl.http.bind_to_any_port(impl.options.host);
-  } else if (impl.http.bind_to_port(impl.options.host, impl.options.port)) {
-    impl.port = impl.options.port;
-  }
-  if (impl.port <= 0) {
-    impl.port = -1;
-    fail("--host {} --port {}: cannot bind (address in use, or not an address of this machine)",
-         impl.options.host, impl.options.port);
-  }
-  // Listening again on a listening socket only changes its backlog.
-  if (impl.listen_socket >= 0) ::listen(impl.listen_socket, SOMAXCONN);
-  return impl.port;
+  impl_->port = impl_->http->bind();
+  return impl_->port;
 }
 
 void SearchServer::run() {
-  Impl& impl = *impl_;
-  VLB_ASSERT(impl.port > 0);
-  {
-    std::lock_guard<std::mutex> lock(impl.state_mutex);
-    if (impl.stop_requested) return;
-    impl.run_started = true;
-  }
-  impl.http.listen_after_bind();
-  std::lock_guard<std::mutex> lock(impl.state_mutex);
-  impl.run_finished = true;
+  impl_->http->run();
 }
 
 void SearchServer::stop() {
-  Impl& impl = *impl_;
-  {
-    std::lock_guard<std::mutex> lock(impl.state_mutex);
-    impl.stop_requested = true;
-    if (!impl.run_started) return;
-  }
-  // run() has begun: wait until httplib is listening (or run() has already returned).
-  for (;;) {
-    if (impl.http.is_running()) {
-      impl.http.stop();
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(impl.state_mutex);
-      if (impl.run_finished) return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  impl_->http->stop();
 }
 
 int SearchServer::port() const {
