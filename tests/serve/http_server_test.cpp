@@ -114,6 +114,18 @@ double metric(const std::string& text, const std::string& series) {
   return 0;
 }
 
+// The value of `series` once it reaches `expected` (the server counts a closed connection
+// just after the client sees it close), or its value after two seconds.
+double await_metric(const RunningFrontEnd& server, const std::string& series, double expected) {
+  double value = 0;
+  for (int i = 0; i < 100; ++i) {
+    value = metric(server.scrape(), series);
+    if (value == expected) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  return value;
+}
+
 TEST(HttpFrontEnd, PipelinedRequestsAreAnsweredInOrder) {
   RunningFrontEnd server;
   RawClient client(server.port());
@@ -232,9 +244,12 @@ TEST(HttpFrontEnd, IdleAndSlowConnectionsHoldNoWorker) {
   // Past the header deadline every idle and slow connection is closed by the server.
   for (auto& c : slow) EXPECT_TRUE(c->closed_within(3000ms));
   for (auto& c : idle) EXPECT_TRUE(c->closed_within(3000ms));
-  const std::string m = server.scrape();
-  EXPECT_EQ(metric(m, "vlbench_http_connections_closed_total{reason=\"idle_timeout\"}"), 200);
-  EXPECT_EQ(metric(m, "vlbench_http_connections_closed_total{reason=\"read_timeout\"}"), 20);
+  EXPECT_EQ(await_metric(server, "vlbench_http_connections_closed_total{reason=\"idle_timeout\"}",
+                         200),
+            200);
+  EXPECT_EQ(await_metric(server, "vlbench_http_connections_closed_total{reason=\"read_timeout\"}",
+                         20),
+            20);
 }
 
 TEST(HttpFrontEnd, BodyDeadlineClosesATricklingUpload) {
@@ -363,8 +378,9 @@ TEST(HttpFrontEnd, DrainTimeoutClosesWhatIsLeft) {
   server.service.open();  // let the worker finish so run() can join it
   for (int i = 0; i < 100 && !server.returned; ++i) std::this_thread::sleep_for(20ms);
   EXPECT_TRUE(server.returned.load());
-  const std::string m = server.scrape();
-  EXPECT_EQ(metric(m, "vlbench_http_connections_closed_total{reason=\"drain_timeout\"}"), 1);
+  EXPECT_EQ(metric(server.scrape(),
+                   "vlbench_http_connections_closed_total{reason=\"drain_timeout\"}"),
+            1);
 }
 
 TEST(HttpFrontEnd, ConnectionCountsAddUp) {

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -37,6 +39,24 @@ std::string base64(const std::string& bytes) {
     out += alphabet[(v >> 12) & 63];
     out += i + 1 < bytes.size() ? alphabet[(v >> 6) & 63] : '=';
     out += i + 2 < bytes.size() ? alphabet[v & 63] : '=';
+  }
+  return out;
+}
+
+// Standard base64 decoding, written independently of the server's.
+std::string serve_test_decode_base64(const std::string& text) {
+  std::string out;
+  std::uint32_t group = 0;
+  int bits = 0;
+  for (const char c : text) {
+    if (c == '=') break;
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    group = (group << 6) | static_cast<std::uint32_t>(std::strchr(alphabet, c) - alphabet);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((group >> bits) & 0xff));
+    }
   }
   return out;
 }
@@ -203,6 +223,94 @@ TEST_F(ModelQueryTest, ImageBombsAre413AndTheServerKeepsServing) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413) << res->body;
   EXPECT_NE(res->body.find("over the limit of 100"), std::string::npos) << res->body;
+}
+
+// POST /v1/embeddings as OpenAI's clients call it: texts, an image data URL, float and base64
+// output; each embedding equals the `embed` path's, scaled to unit length.
+TEST_F(ModelQueryTest, OpenAiEmbeddingsEndpointEqualsTheEmbedPath) {
+  RunningServer server(flat_index(gallery_, kD), options());
+  auto cli = server.client();
+  const auto unit = [](std::vector<float> v) {
+    double s = 0;
+    for (const float x : v) s += static_cast<double>(x) * x;
+    for (float& x : v) x = static_cast<float>(x / std::sqrt(s));
+    return v;
+  };
+  const auto image = repo_path("data/jsonl-mini/images/red_square_yellow_triangle.jpg");
+  const std::vector<std::vector<float>> expected = {
+      unit(embed_text("a dog")), unit(embed_image(image)), unit(embed_text("two red squares"))};
+  const json input = {"a dog", "data:image/jpeg;base64," + base64(read_bytes(image)),
+                      "two red squares"};
+  for (const std::string format : {"float", "base64"}) {
+    SCOPED_TRACE(format);
+    auto res = cli.Post("/v1/embeddings",
+                        json{{"model", "clip-tiny"}, {"input", input}, {"encoding_format", format}}
+                            .dump(),
+                        "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    const json body = json::parse(res->body);
+    EXPECT_EQ(body.at("object"), "list");
+    EXPECT_EQ(body.at("model"), "clip-tiny");
+    ASSERT_EQ(body.at("data").size(), 3u);
+    // Tokens of the two texts as the model encodes them, <|startoftext|> and <|endoftext|>
+    // included: "a dog" is 4, "two red squares" 5; the image counts none.
+    EXPECT_EQ(body.at("usage").at("prompt_tokens"), 9);
+    EXPECT_EQ(body.at("usage").at("total_tokens"), 9);
+    for (std::size_t i = 0; i < 3; ++i) {
+      const json& item = body.at("data").at(i);
+      EXPECT_EQ(item.at("object"), "embedding");
+      EXPECT_EQ(item.at("index"), i);
+      std::vector<float> got;
+      if (format == "float") {
+        got = item.at("embedding").get<std::vector<float>>();
+      } else {
+        const std::string bytes =
+            serve_test_decode_base64(item.at("embedding").get<std::string>());
+        got.resize(bytes.size() / sizeof(float));
+        std::memcpy(got.data(), bytes.data(), got.size() * sizeof(float));
+      }
+      ASSERT_EQ(got.size(), static_cast<std::size_t>(kD));
+      for (std::int64_t j = 0; j < kD; ++j) EXPECT_NEAR(got[j], expected[i][j], 1e-6) << i;
+    }
+  }
+  // A single string input; the model may be named by its folder or by its name.
+  auto res = cli.Post("/v1/embeddings", json{{"model", "clip-tiny"}, {"input", "a dog"}}.dump(),
+                      "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(json::parse(res->body).at("data").size(), 1u);
+
+  struct Bad {
+    json body;
+    int status;
+    std::string message_part;
+  };
+  const std::vector<Bad> bad = {
+      {{{"model", "gpt-4"}, {"input", "x"}}, 404, "model 'gpt-4' is not served"},
+      {{{"input", "x"}}, 400, "missing field 'model'"},
+      {{{"model", "clip-tiny"}}, 400, "missing field 'input'"},
+      {{{"model", "clip-tiny"}, {"input", json::array()}}, 400, "input: empty array"},
+      {{{"model", "clip-tiny"}, {"input", {1, 2, 3}}}, 400, "token-id inputs"},
+      {{{"model", "clip-tiny"}, {"input", ""}}, 400, "input: empty"},
+      {{{"model", "clip-tiny"}, {"input", "x"}, {"dimensions", 8}}, 400, "gives 32, got 8"},
+      {{{"model", "clip-tiny"}, {"input", "x"}, {"encoding_format", "int8"}}, 400,
+       "encoding_format"},
+      {{{"model", "clip-tiny"}, {"input", "x"}, {"temperature", 1}}, 400, "unknown field"},
+      {{{"model", "clip-tiny"}, {"input", "data:image/png,abc"}}, 400, "data URL"},
+      {{{"model", "clip-tiny"}, {"input", "data:image/png;base64," + base64(png_declaring(30000, 30000))}},
+       413, "over the limit"},
+  };
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.body.dump().substr(0, 80));
+    res = cli.Post("/v1/embeddings", b.body.dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, b.status) << res->body;
+    const json error = json::parse(res->body).at("error");
+    EXPECT_NE(error.at("message").get<std::string>().find(b.message_part), std::string::npos)
+        << res->body;
+    EXPECT_TRUE(error.contains("type"));
+  }
 }
 
 TEST_F(ModelQueryTest, ModelDimensionMustMatchTheIndex) {

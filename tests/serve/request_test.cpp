@@ -1,5 +1,6 @@
 // Request parsing pieces on their own: base64 (RFC 4648 test vectors), form fields, the
 // gallery paths file.
+#include "serve/multipart.hpp"
 #include "serve/request.hpp"
 #include "test_util.hpp"
 
@@ -22,6 +23,63 @@ TEST(Base64Test, Rfc4648Vectors) {
   EXPECT_EQ(serve::decode_base64("Zm9v\r\nYmFy\n", "f"), "foobar");
   // All 256 byte values: "/+" and high bits survive.
   EXPECT_EQ(serve::decode_base64("//79", "f"), std::string("\xff\xfe\xfd"));
+}
+
+TEST(Base64Test, EncodeRfc4648VectorsAndRoundTrip) {
+  EXPECT_EQ(serve::encode_base64(""), "");
+  EXPECT_EQ(serve::encode_base64("f"), "Zg==");
+  EXPECT_EQ(serve::encode_base64("fo"), "Zm8=");
+  EXPECT_EQ(serve::encode_base64("foo"), "Zm9v");
+  EXPECT_EQ(serve::encode_base64("foob"), "Zm9vYg==");
+  EXPECT_EQ(serve::encode_base64("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(serve::encode_base64("foobar"), "Zm9vYmFy");
+  std::string all;
+  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+  EXPECT_EQ(serve::decode_base64(serve::encode_base64(all), "x"), all);
+}
+
+TEST(MultipartTest, BoundaryFromContentType) {
+  EXPECT_EQ(serve::multipart_boundary("application/json"), std::nullopt);
+  EXPECT_EQ(serve::multipart_boundary("multipart/form-data; boundary=abc"), "abc");
+  EXPECT_EQ(serve::multipart_boundary("Multipart/Form-Data;boundary=\"a b;c\"; x=y"), "a b;c");
+  expect_error([] { serve::multipart_boundary("multipart/form-data"); }, {"boundary"});
+  expect_error([] { serve::multipart_boundary("multipart/form-data; boundary=" + std::string(71, 'a')); },
+               {"1 to 70 characters"});
+}
+
+TEST(MultipartTest, SplitsFieldsAsRfc7578Writes) {
+  // As curl -F writes it: a preamble-free body, CRLF line ends, a binary part.
+  const std::string image("\x89PNG\r\n--not-the-boundary\0\xff", 24);
+  const std::string body = "--XyZ\r\nContent-Disposition: form-data; name=\"image\"; "
+                           "filename=\"q.png\"\r\nContent-Type: image/png\r\n\r\n" +
+                           image + "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\n"
+                           "5\r\n--XyZ--\r\n";
+  const auto fields = serve::parse_multipart_form(body, "XyZ");
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields.at("image"), image);
+  EXPECT_EQ(fields.at("k"), "5");
+  // A preamble before the first delimiter is skipped.
+  EXPECT_EQ(serve::parse_multipart_form("junk\r\n" + body, "XyZ").at("k"), "5");
+}
+
+TEST(MultipartTest, MalformedBodiesAreErrors) {
+  const std::string part = "--b\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\n5\r\n";
+  expect_error([&] { serve::parse_multipart_form("no delimiter", "b"); }, {"no boundary"});
+  expect_error([&] { serve::parse_multipart_form(part, "b"); }, {"'k' has no closing boundary"});
+  expect_error([&] { serve::parse_multipart_form(part + part + "--b--", "b"); },
+               {"field 'k' given twice"});
+  expect_error([&] { serve::parse_multipart_form("--b\r\nX-A: 1\r\n\r\nv\r\n--b--", "b"); },
+               {"no Content-Disposition name"});
+  expect_error([&] { serve::parse_multipart_form("--b\r\nContent-Disposition: attachment; name=k\r\n\r\nv\r\n--b--", "b"); },
+               {"must be form-data"});
+  expect_error([&] { serve::parse_multipart_form("--b\r\nContent-Disposition: form-data; name=\"k\r\n\r\nv\r\n--b--", "b"); },
+               {"unterminated"});
+  expect_error([&] { serve::parse_multipart_form("--bxx", "b"); }, {"CRLF after a boundary"});
+  std::string many;
+  for (int i = 0; i < 65; ++i) {
+    many += "--b\r\nContent-Disposition: form-data; name=\"f" + std::to_string(i) + "\"\r\n\r\nv\r\n";
+  }
+  expect_error([&] { serve::parse_multipart_form(many + "--b--", "b"); }, {"more than 64 parts"});
 }
 
 TEST(Base64Test, ErrorsNameTheFieldAndOffset) {

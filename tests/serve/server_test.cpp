@@ -208,6 +208,20 @@ TEST_F(ServerTest, EveryBadRequestGetsJson4xxAndAGoodOneStillWorks) {
     EXPECT_TRUE(json::parse(res->body).contains("error"));
     expect_good_query(cli, 2);
   }
+  // The embeddings endpoint needs a model; its errors have OpenAI's shape.
+  {
+    auto res = cli.Post("/v1/embeddings", R"({"model": "m", "input": "a dog"})",
+                        "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400);
+    const json error = json::parse(res->body).at("error");
+    EXPECT_NE(error.at("message").get<std::string>().find("no model"), std::string::npos);
+    EXPECT_EQ(error.at("type"), "invalid_request_error");
+    res = cli.Get("/v1/embeddings");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 405);
+    expect_good_query(cli, 3);
+  }
   // Unknown path, wrong methods.
   {
     auto res = cli.Get("/v2/nothing");
