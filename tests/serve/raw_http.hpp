@@ -2,9 +2,9 @@
 // smuggling patterns, garbage, a byte at a time) and read replies as the server wrote them.
 #pragma once
 
-#include <gtest/gtest.h>
-
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -94,9 +94,10 @@ class RawClient {
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
       pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      if (::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count()))) <= 0) {
+        return false;
+      }
       char buf[4096];
       const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
       if (n <= 0) return true;

@@ -1,0 +1,36 @@
+// Every JSON config a model folder holds: config.json through the registry's family
+// detection, the CLIP and SigLIP config readers (tower bounds included), and
+// preprocessor_config.json. The first byte picks the file, the rest is its text.
+#include "fuzz_util.hpp"
+
+#include "models/siglip/siglip_model.hpp"
+
+#include <vlbench/models/clip.hpp>
+#include <vlbench/models/model.hpp>
+#include <vlbench/vision/image.hpp>
+
+#include <nlohmann/json.hpp>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace vlbench;
+  if (size == 0) return 0;
+  const auto dir = fuzz::scratch() / "model";
+  const bool preprocessor = data[0] & 1;
+  fuzz::write_file(dir / (preprocessor ? "preprocessor_config.json" : "config.json"), data + 1,
+                   size - 1);
+  if (preprocessor) {
+    fuzz::expect_clean([&] {
+      const PreprocessConfig config = read_preprocess_config(dir);
+      config.output_height();
+      config.output_width();
+    });
+    return 0;
+  }
+  fuzz::expect_clean([&] { detect_model_family(dir); });
+  fuzz::expect_clean([&] { read_clip_config(dir); });
+  const auto json = nlohmann::json::parse(data + 1, data + size, nullptr, false);
+  if (json.is_object()) {
+    fuzz::expect_clean([&] { parse_siglip_config(json, (dir / "config.json").string()); });
+  }
+  return 0;
+}
