@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <limits>
 #include <string>
@@ -185,6 +187,11 @@ PreprocessConfig read_preprocess_config(const std::filesystem::path& dir) {
   return config;
 }
 
+namespace {
+// The largest intermediate a shortest-edge resize may produce (64 Mi pixels, 192 MiB RGB).
+constexpr std::int64_t kMaxResizedPixels = std::int64_t{1} << 26;
+}  // namespace
+
 void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* out) {
   if (config.do_resize && pil_resample_name(config.resample) == nullptr) {
     fail("preprocess config: resample {} is not supported; expected {}", config.resample,
@@ -208,10 +215,18 @@ void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* o
       const bool portrait = image.width <= image.height;
       const long long shorter = portrait ? image.width : image.height;
       const long long longer = portrait ? image.height : image.width;
-      const int new_long =
-          static_cast<int>(static_cast<double>(n * longer) / static_cast<double>(shorter));
-      new_w = portrait ? n : new_long;
-      new_h = portrait ? new_long : n;
+      const double new_long = std::floor(static_cast<double>(n) * static_cast<double>(longer) /
+                                         static_cast<double>(shorter));
+      // An extreme aspect ratio (1 x 80,000,000 is a valid PNG) would make the resized image
+      // larger than any photo, before the crop takes n x n of it: refuse it by its size.
+      if (new_long * n > static_cast<double>(kMaxResizedPixels)) {
+        fail("{}x{} image: resizing its short side to {} gives {} x {} pixels, more than {} "
+             "(an extreme aspect ratio)",
+             image.width, image.height, n, portrait ? n : new_long, portrait ? new_long : n,
+             kMaxResizedPixels);
+      }
+      new_w = portrait ? n : static_cast<int>(new_long);
+      new_h = portrait ? static_cast<int>(new_long) : n;
     } else if (config.resize_height && config.resize_width) {
       new_h = *config.resize_height;
       new_w = *config.resize_width;

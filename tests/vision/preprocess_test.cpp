@@ -377,5 +377,29 @@ TEST(Preprocess, RejectsUnsupportedResampleAndImageDependentSizes) {
   EXPECT_THROW(preprocess(image, open_ended, out.data()), Error);
 }
 
+
+// A 1 x 5,000,000 strip (a valid image, under the pixel limit) resized so that its short side
+// is 16 would be 16 x 80,000,000: refused by its size, not attempted (found by fuzz_image).
+TEST(Preprocess, ExtremeAspectRatioIsRefusedBeforeResizing) {
+  ImageRgb8 strip;
+  strip.width = 1;
+  strip.height = 5'000'000;
+  strip.rgb.assign(3u * 5'000'000u, 7);
+  PreprocessConfig config;
+  config.shortest_edge = 16;
+  config.do_center_crop = true;
+  config.crop_height = config.crop_width = 16;
+  std::vector<float> out(3 * 16 * 16);
+  testing::expect_error([&] { preprocess(strip, config, out.data()); },
+                        {"1x5000000 image", "16 x 80000000", "extreme aspect ratio"});
+  // A panorama of ordinary proportions still works.
+  ImageRgb8 wide;
+  wide.width = 4000;
+  wide.height = 100;
+  wide.rgb.assign(3u * 4000u * 100u, 200);
+  preprocess(wide, config, out.data());
+  EXPECT_NEAR(out[0], (200 / 255.0 - 0.0) / 1.0, 1e-6);
+}
+
 }  // namespace
 }  // namespace vlbench
