@@ -79,11 +79,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     while (!parser.is_done()) {
       const std::size_t used = parser.put(boost::asio::buffer(input.data(), input.size()), ec);
       input.remove_prefix(used);
-      if (ec == http::error::need_more && !input.empty()) {
+      if (ec == http::error::need_more && used > 0 && !input.empty()) {
         ec = {};
         continue;
       }
-      if (ec == http::error::need_more) return 0;  // the client stopped mid-message
+      // Every byte left was offered: needing more means the client stopped mid-message.
+      if (ec == http::error::need_more) return 0;
       if (ec) {
         check_reply(serve::parse_error_response(ec, service.limits));
         return 0;  // a parse error closes the connection

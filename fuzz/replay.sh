@@ -13,5 +13,5 @@ if [ ${#files[@]} -eq 0 ]; then
   echo "no inputs"
   exit 0
 fi
-"$target" -runs=1 "${files[@]}" 2>&1 | tail -n 5
+"$target" -runs=1 -timeout=10 "${files[@]}" 2>&1 | tail -n 5
 exit "${PIPESTATUS[0]}"

@@ -21,7 +21,8 @@ for t in "${targets[@]}"; do
   corpus="$build/fuzz-corpus/$t"
   artifacts="$build/fuzz-artifacts/$t"
   mkdir -p "$corpus" "$artifacts"
-  dirs=("$corpus" "fuzz/seeds/$t")
+  dirs=("$corpus")
+  [ -d "fuzz/seeds/$t" ] && dirs+=("fuzz/seeds/$t")
   [ -d "fuzz/regressions/$t" ] && dirs+=("fuzz/regressions/$t")
   log="$build/fuzz-$t.log"
   # -timeout: one input running 10 s is a hang; -rss_limit_mb: 2.5 GB is a memory finding.
@@ -32,8 +33,8 @@ for t in "${targets[@]}"; do
     result=FINDING
     status=1
   fi
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
-  speed=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo 0)
   printf '%-15s %12s %10s %8s %s\n' "$t" "$execs" "$speed" "$cov" "$result"
   if [ "$result" != ok ]; then

@@ -2,7 +2,7 @@
 # Installs dependencies, builds vlbench with its tests, and runs the whole suite; then builds it
 # again with clang under AddressSanitizer + UndefinedBehaviorSanitizer with the libFuzzer
 # targets (./build-asan, no benchmarks), runs the whole suite there too (each fuzz target
-# replays its seeds and past findings), and fuzzes each target for FUZZ_SECONDS (default 30).
+# replays its seeds and past findings), and fuzzes each target for FUZZ_SECONDS (default 10).
 # SKIP_SANITIZERS=1 skips the second pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +14,5 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     -DVLBENCH_SANITIZE=ON -DVLBENCH_FUZZ=ON -DVLBENCH_BUILD_BENCH=OFF
   cmake --build build-asan -j "$(nproc)"
   ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
-  bash fuzz/run.sh "${FUZZ_SECONDS:-30}"
+  bash fuzz/run.sh "${FUZZ_SECONDS:-10}"
 fi
