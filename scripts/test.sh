@@ -3,16 +3,23 @@
 # again with clang under AddressSanitizer + UndefinedBehaviorSanitizer with the libFuzzer
 # targets (./build-asan, no benchmarks), runs the whole suite there too (each fuzz target
 # replays its seeds and past findings), and fuzzes each target for FUZZ_SECONDS (default 10).
-# SKIP_SANITIZERS=1 skips the second pass.
+# SKIP_SANITIZERS=1 skips the second pass. Each phase prints how long it took (CI's budget).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-bash scripts/build.sh
-ctest --test-dir build --output-on-failure -j "$(nproc)"
+phase() {
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  echo "== test.sh: $name took $((SECONDS - start)) s (total $SECONDS s)"
+}
+phase install-deps bash scripts/install-deps.sh
+phase build bash scripts/build.sh
+phase ctest ctest --test-dir build --output-on-failure -j "$(nproc)"
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
-  CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DVLBENCH_SANITIZE=ON -DVLBENCH_FUZZ=ON -DVLBENCH_BUILD_BENCH=OFF
-  cmake --build build-asan -j "$(nproc)"
-  ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
-  bash fuzz/run.sh "${FUZZ_SECONDS:-10}"
+  phase configure-asan env CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVLBENCH_SANITIZE=ON -DVLBENCH_FUZZ=ON \
+    -DVLBENCH_BUILD_BENCH=OFF
+  phase build-asan cmake --build build-asan -j "$(nproc)"
+  phase ctest-asan ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
+  phase fuzz bash fuzz/run.sh "${FUZZ_SECONDS:-10}"
 fi
