@@ -17,7 +17,7 @@ phase build bash scripts/build.sh
 phase ctest ctest --test-dir build --output-on-failure -j "$(nproc)"
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   phase configure-asan env CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVLBENCH_SANITIZE=ON -DVLBENCH_FUZZ=ON \
+    -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -gline-tables-only" -DVLBENCH_SANITIZE=ON -DVLBENCH_FUZZ=ON \
     -DVLBENCH_BUILD_BENCH=OFF
   phase build-asan cmake --build build-asan -j "$(nproc)"
   phase ctest-asan ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
