@@ -158,6 +158,59 @@ TEST_P(BackendOps, AttentionMatchesReference) {
   }
 }
 
+TEST_P(BackendOps, GroupedAttentionWithKeyLengthsMatchesReference) {
+  AttentionShape shape;
+  shape.n_seq = 3;
+  shape.seq_len = 19;
+  shape.n_heads = 4;
+  shape.head_dim = 16;
+  shape.n_kv_heads = 1;
+  shape.scale = 0.25f;
+  const std::vector<std::int64_t> lengths = {19, 7, 1};
+  shape.key_lengths = lengths.data();
+  const std::int64_t rows = shape.n_seq * shape.seq_len, d = 64, ld = d + 2 * 16;
+  const std::vector<float> qkv = random_normal_values(rows * ld, 19);
+  std::vector<float> expected(rows * d);
+  multi_head_attention(qkv.data(), shape, expected.data());
+  const DeviceBuffer dqkv = to_device(qkv);
+  DeviceBuffer dout(*backend_, rows * d * sizeof(float));
+  backend_->attention(dqkv.f32(), shape, dout.f32());
+  EXPECT_LE(max_abs_diff(to_host(dout, rows * d), expected), 1e-5);
+}
+
+TEST_P(BackendOps, RmsNormMatchesReference) {
+  const std::int64_t rows = 23, d = 70;
+  const std::vector<float> x = random_normal_values(rows * d, 20, 2.0f),
+                           w = random_normal_values(d, 21);
+  std::vector<float> expected(x.size());
+  rms_norm(x.data(), rows, d, w.data(), 1e-6f, expected.data());
+  DeviceBuffer dx = to_device(x);
+  const DeviceBuffer dw = to_device(w);
+  backend_->rms_norm(dx.f32(), rows, d, dw.f32(), 1e-6f, dx.f32());  // in place
+  EXPECT_LE(max_abs_diff(to_host(dx, x.size()), expected), 1e-5);
+}
+
+TEST_P(BackendOps, GatedActivationMatchesReference) {
+  const std::int64_t rows = 11, width = 40;
+  const std::vector<float> gate_up = random_normal_values(rows * 2 * width, 22, 2.0f);
+  std::vector<float> expected(rows * width);
+  gated_activation(Activation::gelu_pytorch_tanh, gate_up.data(), rows, width, expected.data());
+  const DeviceBuffer dx = to_device(gate_up);
+  DeviceBuffer dout(*backend_, rows * width * sizeof(float));
+  backend_->gated_activation(Activation::gelu_pytorch_tanh, dx.f32(), rows, width, dout.f32());
+  EXPECT_LE(max_abs_diff(to_host(dout, rows * width), expected), 1e-6);
+}
+
+TEST_P(BackendOps, RotaryEmbeddingMatchesReference) {
+  const std::int64_t n_seq = 2, seq_len = 31, ld = 96, heads = 5, head_dim = 16;
+  const std::vector<float> x = random_normal_values(n_seq * seq_len * ld, 23);
+  std::vector<float> expected = x;
+  rotary_embedding(expected.data(), n_seq, seq_len, ld, heads, head_dim, 1, 10000.0);
+  DeviceBuffer dx = to_device(x);
+  backend_->rotary_embedding(dx.f32(), n_seq, seq_len, ld, heads, head_dim, 1, 10000.0);
+  EXPECT_LE(max_abs_diff(to_host(dx, x.size()), expected), 1e-6);
+}
+
 TEST_P(BackendOps, PoolingAttentionMatchesReference) {
   AttentionShape shape;
   shape.n_seq = 3;

@@ -209,14 +209,19 @@ TEST(CpuOps, Bf16LinearMatchesFloat64OfRoundedValues) {
 // Attention of every (sequence, head) in float64.
 std::vector<double> reference_attention(const std::vector<float>& qkv, const AttentionShape& s) {
   const std::int64_t d = s.n_heads * s.head_dim, t = s.seq_len;
+  const std::int64_t kv = s.kv_heads() * s.head_dim, ld = d + 2 * kv;
   std::vector<double> out(static_cast<std::size_t>(s.n_seq * t * d));
   for (std::int64_t seq = 0; seq < s.n_seq; ++seq) {
     for (std::int64_t h = 0; h < s.n_heads; ++h) {
+      const std::int64_t kv_head = h * s.kv_heads() / s.n_heads;
       auto at = [&](int part, std::int64_t token, std::int64_t i) {
-        return double{qkv[(seq * t + token) * 3 * d + part * d + h * s.head_dim + i]};
+        const std::int64_t column = part == 0 ? h * s.head_dim
+                                              : d + (part - 1) * kv + kv_head * s.head_dim;
+        return double{qkv[(seq * t + token) * ld + column + i]};
       };
+      const std::int64_t n_real = s.key_lengths ? s.key_lengths[seq] : t;
       for (std::int64_t i = 0; i < t; ++i) {
-        const std::int64_t n_keys = s.causal ? i + 1 : t;
+        const std::int64_t n_keys = std::min(s.causal ? i + 1 : t, n_real);
         std::vector<double> p(static_cast<std::size_t>(n_keys));
         double max_score = -1e300, sum = 0;
         for (std::int64_t j = 0; j < n_keys; ++j) {
@@ -266,6 +271,115 @@ TEST(CpuOps, MultiHeadAttentionMatchesFloat64) {
       }
     }
   }
+}
+
+// Grouped-query attention (Gemma's multi-query: 1 kv head for 4 query heads; and 2 for 4) with
+// a padding mask: keys past each sequence's length are never attended, rows past it are still
+// computed.
+TEST(CpuOps, GroupedQueryAttentionWithKeyLengthsMatchesFloat64) {
+  for (const std::int64_t kv_heads : {1, 2}) {
+    AttentionShape shape;
+    shape.n_seq = 3;
+    shape.seq_len = 13;
+    shape.n_heads = 4;
+    shape.head_dim = 16;
+    shape.n_kv_heads = kv_heads;
+    shape.scale = 0.25f;
+    const std::vector<std::int64_t> lengths = {13, 5, 1};
+    shape.key_lengths = lengths.data();
+    const std::int64_t d = 4 * 16, rows = 3 * 13, ld = d + 2 * kv_heads * 16;
+    std::vector<float> qkv = random_normal_values(rows * ld, 40);
+    std::vector<float> out(rows * d);
+    ThreadPool pool(2);
+    multi_head_attention(qkv.data(), shape, out.data(), &pool);
+    const std::vector<double> expected = reference_attention(qkv, shape);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      ASSERT_NEAR(out[i], expected[i], 1e-5) << "kv heads " << kv_heads << " at " << i;
+    }
+    // Sequence 2 has one real key: every row of it is that key's v, for each query head.
+    for (std::int64_t r = 0; r < 13; ++r) {
+      for (std::int64_t h = 0; h < 4; ++h) {
+        const std::int64_t v = (2 * 13) * ld + d + kv_heads * 16 + (h * kv_heads / 4) * 16;
+        for (std::int64_t k = 0; k < 16; ++k) {
+          ASSERT_FLOAT_EQ(out[(2 * 13 + r) * d + h * 16 + k], qkv[v + k]);
+        }
+      }
+    }
+    // Changing a masked key or value changes nothing.
+    std::vector<float> changed = qkv;
+    for (std::int64_t j = 5; j < 13; ++j) {
+      for (std::int64_t c = d; c < ld; ++c) changed[(13 + j) * ld + c] = 1e3f;
+    }
+    std::vector<float> out_changed(rows * d);
+    multi_head_attention(changed.data(), shape, out_changed.data(), &pool);
+    for (std::int64_t i = 13 * d; i < 26 * d; ++i) ASSERT_EQ(out_changed[i], out[i]);
+  }
+}
+
+TEST(CpuOps, RmsNormMatchesFloat64) {
+  const std::int64_t rows = 7, d = 37;
+  const std::vector<float> x = random_normal_values(rows * d, 41, 3.0f),
+                           w = random_normal_values(d, 42);
+  std::vector<float> y(x.size());
+  rms_norm(x.data(), rows, d, w.data(), 1e-6f, y.data());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    double sum_sq = 0;
+    for (std::int64_t i = 0; i < d; ++i) sum_sq += double{x[r * d + i]} * x[r * d + i];
+    const double inv = 1.0 / std::sqrt(sum_sq / d + 1e-6);
+    for (std::int64_t i = 0; i < d; ++i) {
+      ASSERT_NEAR(y[r * d + i], x[r * d + i] * inv * w[i], 1e-5) << r << "," << i;
+    }
+  }
+  // Hand-computed: [3, 4] has mean square 12.5; weight 1.
+  const float row[2] = {3.0f, 4.0f}, ones[2] = {1.0f, 1.0f};
+  float normed[2];
+  rms_norm(row, 1, 2, ones, 0.0f, normed);
+  EXPECT_NEAR(normed[0], 3.0 / std::sqrt(12.5), 1e-7);
+  EXPECT_NEAR(normed[1], 4.0 / std::sqrt(12.5), 1e-7);
+}
+
+TEST(CpuOps, GatedActivationIsActOfGateTimesUp) {
+  const std::int64_t rows = 5, width = 33;
+  const std::vector<float> gate_up = random_normal_values(rows * 2 * width, 43, 2.0f);
+  std::vector<float> out(rows * width);
+  gated_activation(Activation::gelu_pytorch_tanh, gate_up.data(), rows, width, out.data());
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t i = 0; i < width; ++i) {
+      const double g = gate_up[r * 2 * width + i], u = gate_up[r * 2 * width + width + i];
+      const double gelu = 0.5 * g * (1 + std::tanh(std::sqrt(2 / M_PI) * (g + 0.044715 * g * g * g)));
+      ASSERT_NEAR(out[r * width + i], gelu * u, 1e-5) << r << "," << i;
+    }
+  }
+}
+
+// transformers' q · cos + rotate_half(q) · sin, in float64, for q and k heads of a fused row;
+// the v columns after them are untouched.
+TEST(CpuOps, RotaryEmbeddingMatchesRotateHalfInFloat64) {
+  const std::int64_t n_seq = 2, seq_len = 9, head_dim = 16, heads = 3, ld = 4 * head_dim;
+  const std::vector<float> x = random_normal_values(n_seq * seq_len * ld, 44);
+  std::vector<float> y = x;
+  ThreadPool pool(2);
+  rotary_embedding(y.data(), n_seq, seq_len, ld, heads, head_dim, /*first_position=*/1, 10000.0,
+                   &pool);
+  for (std::int64_t r = 0; r < n_seq * seq_len; ++r) {
+    const double position = 1 + r % seq_len;
+    for (std::int64_t h = 0; h < heads; ++h) {
+      for (std::int64_t i = 0; i < head_dim; ++i) {
+        const std::int64_t f = i % (head_dim / 2);
+        const double angle = position / std::pow(10000.0, 2.0 * f / head_dim);
+        const float* head = x.data() + r * ld + h * head_dim;
+        const double rotated = i < head_dim / 2 ? -double{head[i + head_dim / 2]}
+                                                : double{head[i - head_dim / 2]};
+        const double expected = head[i] * std::cos(angle) + rotated * std::sin(angle);
+        ASSERT_NEAR(y[r * ld + h * head_dim + i], expected, 1e-5) << r << "," << h << "," << i;
+      }
+    }
+    for (std::int64_t c = heads * head_dim; c < ld; ++c) ASSERT_EQ(y[r * ld + c], x[r * ld + c]);
+  }
+  // Position 0 is the identity.
+  std::vector<float> z = x;
+  rotary_embedding(z.data(), 1, 1, ld, heads, head_dim, 0, 10000.0);
+  for (std::int64_t c = 0; c < ld; ++c) ASSERT_EQ(z[c], x[c]);
 }
 
 // The pooled output equals the first token's row of a full attention whose first query is

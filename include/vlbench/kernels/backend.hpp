@@ -107,12 +107,23 @@ class Backend {
                           const float* beta, float eps, float* y) = 0;
   // ops.hpp's apply_activation, in place over n values.
   virtual void activation(Activation activation, float* x, std::int64_t n) = 0;
+  // ops.hpp's rms_norm (y may equal x). weight: d floats in backend memory.
+  virtual void rms_norm(const float* x, std::int64_t rows, std::int64_t d, const float* weight,
+                        float eps, float* y) = 0;
+  // ops.hpp's gated_activation: gate_up rows × 2·width -> out rows × width.
+  virtual void gated_activation(Activation activation, const float* gate_up, std::int64_t rows,
+                                std::int64_t width, float* out) = 0;
+  // ops.hpp's rotary_embedding, in place.
+  virtual void rotary_embedding(float* x, std::int64_t n_seq, std::int64_t seq_len,
+                                std::int64_t ld, std::int64_t n_heads, std::int64_t head_dim,
+                                std::int64_t first_position, double theta) = 0;
   // y[i] += x[i] for n values.
   virtual void add(float* y, const float* x, std::int64_t n) = 0;
   // y[i] += x[i % period] for n values (n a multiple of period): a per-sequence table such
   // as position embeddings added to every sequence of a batch.
   virtual void add_repeated(float* y, const float* x, std::int64_t n, std::int64_t period) = 0;
-  // ops.hpp's multi_head_attention: qkv (n_seq · seq_len) × 3d -> out (n_seq · seq_len) × d.
+  // ops.hpp's multi_head_attention: qkv (n_seq · seq_len) × (d + 2 · kv width) -> out
+  // (n_seq · seq_len) × d; grouped kv heads and key_lengths as AttentionShape says.
   virtual void attention(const float* qkv, const AttentionShape& shape, float* out) = 0;
   // ops.hpp's pooling_attention: q n_seq × d (row stride q_stride, 0: shared), kv
   // (n_seq · seq_len) × 2d [k | v] -> out n_seq × d.

@@ -36,6 +36,28 @@ std::string activation_name(Activation activation);
 // x: n values, in place.
 void apply_activation(Activation activation, float* x, std::int64_t n, ThreadPool* pool = nullptr);
 
+// A gated MLP's middle (Gemma's GeGLU: act(gate_proj(x)) · up_proj(x)):
+//   out[r, i] = act(gate_up[r, i]) · gate_up[r, width + i]
+// gate_up: rows × 2·width, the fused [gate | up] projection's output. out: rows × width.
+void gated_activation(Activation activation, const float* gate_up, std::int64_t rows,
+                      std::int64_t width, float* out, ThreadPool* pool = nullptr);
+
+// Row-wise RMSNorm (T5, Llama, Gemma): y[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + eps) · weight.
+// Gemma's (1 + w) is the caller's: pass weight = 1 + w. x, y: rows × d (y may equal x).
+void rms_norm(const float* x, std::int64_t rows, std::int64_t d, const float* weight, float eps,
+              float* y, ThreadPool* pool = nullptr);
+
+// Rotary position embedding in place, as transformers' apply_rotary_pos_emb with rotate_half
+// (the two halves of each head rotate together, GPT-NeoX style): for each head of each row and
+// i < head_dim / 2, with angle = position · theta^(-2i / head_dim),
+//   x[i]  = x[i] cos − x[i + head_dim/2] sin;  x[i + head_dim/2] = x[i + head_dim/2] cos + x[i] sin.
+// x: n_seq · seq_len rows of `ld` floats; the first n_heads · head_dim floats of each row are
+// rotated (the q and k heads at the start of a fused qkv row). Row t of a sequence has
+// position first_position + t. Angles, cosines and sines are computed in float64.
+void rotary_embedding(float* x, std::int64_t n_seq, std::int64_t seq_len, std::int64_t ld,
+                      std::int64_t n_heads, std::int64_t head_dim, std::int64_t first_position,
+                      double theta, ThreadPool* pool = nullptr);
+
 // Numerically stable softmax of every row, in place. x: rows × cols.
 void softmax_rows(float* x, std::int64_t rows, std::int64_t cols, ThreadPool* pool = nullptr);
 
@@ -90,13 +112,23 @@ struct AttentionShape {
   std::int64_t head_dim = 0;
   bool causal = false;  // token i attends to tokens 0..i only
   float scale = 1.0f;   // usually head_dim^-0.5
+  // Key/value heads (grouped-query attention: query head h reads kv head
+  // h / (n_heads / n_kv_heads)). 0: n_heads. Must divide n_heads.
+  std::int64_t n_kv_heads = 0;
+  // Padding mask: sequence s has key_lengths[s] real tokens (1..seq_len) at its start, and no
+  // token attends to the keys after them (their own rows are still computed). Host memory,
+  // n_seq values; nullptr: every token is real.
+  const std::int64_t* key_lengths = nullptr;
+
+  std::int64_t kv_heads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
 };
 
 // Scaled dot-product attention of every (sequence, head):
 //   out_h = softmax(q_h · k_hᵀ · scale [+ causal mask]) · v_h
-// qkv: (n_seq · seq_len) × (3 · d) rows laid out [q | k | v], d = n_heads · head_dim, head h
-// in columns h · head_dim .. (h + 1) · head_dim of each part (the fused q/k/v projection's
-// output). out: (n_seq · seq_len) × d, heads concatenated (the out projection's input).
+// qkv: (n_seq · seq_len) rows laid out [q | k | v] (the fused q/k/v projection's output): q is
+// d = n_heads · head_dim wide, k and v kv_heads() · head_dim each, head h in columns
+// h · head_dim .. (h + 1) · head_dim of its part. out: (n_seq · seq_len) × d, heads
+// concatenated (the out projection's input).
 void multi_head_attention(const float* qkv, const AttentionShape& shape, float* out,
                           ThreadPool* pool = nullptr);
 

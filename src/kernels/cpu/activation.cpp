@@ -98,4 +98,19 @@ void apply_activation(Activation activation, float* x, std::int64_t n, ThreadPoo
   });
 }
 
+void gated_activation(Activation activation, const float* gate_up, std::int64_t rows,
+                      std::int64_t width, float* out, ThreadPool* pool) {
+  VLB_ASSERT(rows >= 0 && width > 0);
+  parallel_rows(pool, rows, 24 * width, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const float* gate = gate_up + r * 2 * width;  // [width]
+      const float* up = gate + width;               // [width]
+      float* o = out + r * width;                   // [width]
+      std::copy(gate, gate + width, o);
+      apply_activation(activation, o, width);
+      for (std::int64_t i = 0; i < width; ++i) o[i] *= up[i];
+    }
+  });
+}
+
 }  // namespace vlbench

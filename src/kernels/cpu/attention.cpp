@@ -81,12 +81,12 @@ void small_matmul(std::int64_t m, std::int64_t n, std::int64_t k, const float* a
   }
 }
 
-// One (sequence, head). q, k, v: seq_len rows with stride `ld` (head_dim used).
-// out: seq_len rows with stride `ld_out`. key_t: head_dim × seq_len, value: seq_len ×
-// head_dim, probs: seq_len × seq_len, all scratch.
+// One (sequence, head). q, k, v: seq_len rows with stride `ld` (head_dim used); keys from
+// n_real on are masked. out: seq_len rows with stride `ld_out`. key_t: head_dim × seq_len,
+// value: seq_len × head_dim, probs: seq_len × seq_len, all scratch.
 void attend_one_head(const float* q, const float* k, const float* v, std::int64_t ld,
-                     const AttentionShape& shape, float* out, std::int64_t ld_out, float* key_t,
-                     float* value, float* probs) {
+                     const AttentionShape& shape, std::int64_t n_real, float* out,
+                     std::int64_t ld_out, float* key_t, float* value, float* probs) {
   const std::int64_t t = shape.seq_len;
   const std::int64_t hd = shape.head_dim;
   // key_t[d, j] = k[j, d] -> [head_dim, seq_len]; value[j, d] = v[j, d] -> [seq_len, head_dim]:
@@ -97,7 +97,8 @@ void attend_one_head(const float* q, const float* k, const float* v, std::int64_
   }
   small_matmul(t, t, hd, q, ld, key_t, t, probs, t);  // q · kᵀ -> probs [t, t]
   for (std::int64_t i = 0; i < t; ++i) {
-    const std::int64_t n_keys = shape.causal ? i + 1 : t;  // keys token i may attend to
+    // The keys token i may attend to.
+    const std::int64_t n_keys = std::min(shape.causal ? i + 1 : t, n_real);
     float* row = probs + i * t;
     scaled_softmax_row(row, n_keys, shape.scale);
     std::fill(row + n_keys, row + t, 0.0f);  // masked keys: probability 0
@@ -111,8 +112,12 @@ void multi_head_attention(const float* qkv, const AttentionShape& shape, float* 
                           ThreadPool* pool) {
   VLB_ASSERT(shape.n_seq >= 0 && shape.seq_len > 0 && shape.n_heads > 0 && shape.head_dim > 0);
   const std::int64_t t = shape.seq_len;
+  const std::int64_t kv_heads = shape.kv_heads();
+  VLB_ASSERT(kv_heads > 0 && shape.n_heads % kv_heads == 0);
+  const std::int64_t group = shape.n_heads / kv_heads;  // query heads per kv head
   const std::int64_t d_model = shape.n_heads * shape.head_dim;
-  const std::int64_t ld_qkv = 3 * d_model;
+  const std::int64_t kv_width = kv_heads * shape.head_dim;
+  const std::int64_t ld_qkv = d_model + 2 * kv_width;
   const std::int64_t n_jobs = shape.n_seq * shape.n_heads;
   const std::int64_t cost = 4 * t * t * shape.head_dim;
   parallel_rows(pool, n_jobs, cost, [&](std::int64_t begin, std::int64_t end) {
@@ -123,8 +128,11 @@ void multi_head_attention(const float* qkv, const AttentionShape& shape, float* 
     for (std::int64_t job = begin; job < end; ++job) {
       const std::int64_t seq = job / shape.n_heads;
       const std::int64_t head = job % shape.n_heads;
-      const float* base = qkv + seq * t * ld_qkv + head * shape.head_dim;
-      attend_one_head(base, base + d_model, base + 2 * d_model, ld_qkv, shape,
+      const std::int64_t n_real = shape.key_lengths ? shape.key_lengths[seq] : t;
+      VLB_ASSERT(n_real >= 1 && n_real <= t);
+      const float* rows = qkv + seq * t * ld_qkv;
+      const float* k = rows + d_model + (head / group) * shape.head_dim;
+      attend_one_head(rows + head * shape.head_dim, k, k + kv_width, ld_qkv, shape, n_real,
                       out + seq * t * d_model + head * shape.head_dim, d_model, key_t.data(),
                       value.data(), probs.data());
     }
@@ -134,7 +142,7 @@ void multi_head_attention(const float* qkv, const AttentionShape& shape, float* 
 void pooling_attention(const float* q, std::int64_t q_stride, const float* kv,
                        const AttentionShape& shape, float* out, ThreadPool* pool) {
   VLB_ASSERT(shape.n_seq >= 0 && shape.seq_len > 0 && shape.n_heads > 0 && shape.head_dim > 0);
-  VLB_ASSERT(!shape.causal);
+  VLB_ASSERT(!shape.causal && shape.kv_heads() == shape.n_heads && shape.key_lengths == nullptr);
   const std::int64_t t = shape.seq_len;
   const std::int64_t hd = shape.head_dim;
   const std::int64_t d_model = shape.n_heads * hd;

@@ -118,6 +118,20 @@ class CpuBackend final : public Backend {
   void activation(Activation activation, float* x, std::int64_t n) override {
     apply_activation(activation, x, n, &pool_);
   }
+  void rms_norm(const float* x, std::int64_t rows, std::int64_t d, const float* weight, float eps,
+                float* y) override {
+    vlbench::rms_norm(x, rows, d, weight, eps, y, &pool_);
+  }
+  void gated_activation(Activation activation, const float* gate_up, std::int64_t rows,
+                        std::int64_t width, float* out) override {
+    vlbench::gated_activation(activation, gate_up, rows, width, out, &pool_);
+  }
+  void rotary_embedding(float* x, std::int64_t n_seq, std::int64_t seq_len, std::int64_t ld,
+                        std::int64_t n_heads, std::int64_t head_dim, std::int64_t first_position,
+                        double theta) override {
+    vlbench::rotary_embedding(x, n_seq, seq_len, ld, n_heads, head_dim, first_position, theta,
+                              &pool_);
+  }
   void add(float* y, const float* x, std::int64_t n) override { add_inplace(y, x, n, &pool_); }
   void add_repeated(float* y, const float* x, std::int64_t n, std::int64_t period) override {
     VLB_ASSERT(period > 0 && n % period == 0);

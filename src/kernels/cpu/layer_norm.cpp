@@ -1,4 +1,4 @@
-// LayerNorm over the last dimension. See ops.hpp.
+// LayerNorm and RMSNorm over the last dimension. See ops.hpp.
 #include <cmath>
 
 #include "kernels/cpu/parallel_rows.hpp"
@@ -47,6 +47,20 @@ void layer_norm(const float* x, std::int64_t rows, std::int64_t d, const float* 
       const float variance = sum_sq / static_cast<float>(d);  // biased, as PyTorch
       const float inv_std = 1.0f / std::sqrt(variance + eps);
       for (std::int64_t i = 0; i < d; ++i) yr[i] = (xr[i] - mean) * inv_std * gamma[i] + beta[i];
+    }
+  });
+}
+
+void rms_norm(const float* x, std::int64_t rows, std::int64_t d, const float* weight, float eps,
+              float* y, ThreadPool* pool) {
+  VLB_ASSERT(rows >= 0 && d > 0);
+  parallel_rows(pool, rows, 4 * d, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const float* xr = x + r * d;  // [d]
+      float* yr = y + r * d;        // [d]
+      const float mean_sq = lane_sum(xr, d, 0.0f, true) / static_cast<float>(d);
+      const float inv_rms = 1.0f / std::sqrt(mean_sq + eps);
+      for (std::int64_t i = 0; i < d; ++i) yr[i] = xr[i] * inv_rms * weight[i];
     }
   });
 }

@@ -9,7 +9,7 @@
 
 #include "models/encoder.hpp"
 #include "models/model_io.hpp"
-#include "models/patches.hpp"
+#include "models/siglip/siglip_vision.hpp"
 #include "vlbench/core/error.hpp"
 
 namespace vlbench {
@@ -20,7 +20,7 @@ constexpr std::int64_t kMaxRowsPerPass = 4096;
 
 struct SiglipWorkspace {
   EncoderWorkspace encoder;
-  DeviceBuffer input;         // im2col rows [n·patches, C·p·p]
+  SiglipVisionWorkspace vision;
   DeviceBuffer hidden;        // [n·tokens, d]
   DeviceBuffer kv;            // MAP head keys and values [n·patches, 2d]
   DeviceBuffer pooled;        // [n, d]
@@ -45,10 +45,7 @@ struct SiglipModel::Impl {
   std::unique_ptr<BackendLinear> text_head;     // [projection_size, d_text], with bias
 
   // Vision tower.
-  EncoderWeights vision_encoder;
-  std::unique_ptr<BackendLinear> patch_embedding;  // [d, C·p·p] over im2col rows, with bias
-  DeviceBuffer positions;                          // [n_patches, d]
-  DeviceBuffer post_ln_weight, post_ln_bias;       // [d]
+  SiglipVisionTower vision;
   // MAP head: the probe's query is the same for every image, so q = probe · W_qᵀ + b_q is
   // computed once at load (in float64) and only keys and values are projected per image.
   DeviceBuffer head_query;                    // [d]
@@ -61,11 +58,7 @@ struct SiglipModel::Impl {
   float logit_scale = 0.0f;
   float logit_bias = 0.0f;
 
-  std::int64_t grid() const { return config.image_size / config.patch_size; }
-  std::int64_t n_patches() const { return grid() * grid(); }
-  std::int64_t patch_values() const {
-    return std::int64_t{config.num_channels} * config.patch_size * config.patch_size;
-  }
+  std::int64_t n_patches() const { return vision.geometry().n_patches(); }
 
   void encode_image_chunk(const float* pixels, std::int64_t n, float* out,
                           SiglipWorkspace& ws) const;
@@ -137,18 +130,10 @@ SiglipModel SiglipModel::load(const std::filesystem::path& dir, const SiglipConf
 
   // Vision tower.
   const std::int64_t dv = config.vision.hidden_size;
-  init_encoder(config.vision, impl->vision_encoder);
-  impl->patch_embedding =
-      backend.make_linear(load("vision_model.embeddings.patch_embedding.weight",
-                               {dv, config.num_channels, config.patch_size, config.patch_size}),
-                          dv, impl->patch_values(),
-                          load("vision_model.embeddings.patch_embedding.bias", {dv}), compute);
-  impl->positions = upload_f32(
-      backend, load("vision_model.embeddings.position_embedding.weight", {impl->n_patches(), dv}));
-  load_encoder_layers(load, "vision_model.encoder.layers.", config.vision.num_hidden_layers,
-                      backend, compute, impl->vision_encoder);
-  impl->post_ln_weight = upload("vision_model.post_layernorm.weight", dv);
-  impl->post_ln_bias = upload("vision_model.post_layernorm.bias", dv);
+  impl->vision = SiglipVisionTower::load(
+      load, "vision_model.", config.vision,
+      SiglipVisionGeometry{config.image_size, config.patch_size, config.num_channels}, backend,
+      compute);
 
   // MAP head (torch.nn.MultiheadAttention with a packed in_proj: rows q; k; v).
   const std::vector<float> probe = load("vision_model.head.probe", {1, 1, dv});
@@ -181,26 +166,14 @@ SiglipModel SiglipModel::load(const std::filesystem::path& dir, const SiglipConf
 
 void SiglipModel::Impl::encode_image_chunk(const float* pixels, std::int64_t n, float* out,
                                            SiglipWorkspace& ws) const {
+  const EncoderWeights& vision_encoder = vision.encoder();
   const std::int64_t d = vision_encoder.d_model;
   const std::int64_t tokens = n_patches();
-  const std::int64_t k = patch_values();
   const std::int64_t rows = n * tokens;
   const std::int64_t inter = vision_encoder.intermediate;
 
-  // -> host [n·tokens, k], then the patch embedding -> hidden [n·tokens, d]
-  ws.host.resize(static_cast<std::size_t>(rows * k));
-  im2col_patches(pixels, n, config.num_channels, config.image_size, config.patch_size, tokens,
-                 /*first_slot=*/0, ws.host.data());
-  ws.input.reserve_f32(*backend, rows * k);
-  backend->upload(ws.input.f32(), ws.host.data(), ws.host.size() * sizeof(float));
-  ws.hidden.reserve_f32(*backend, rows * d);
-  float* hidden = ws.hidden.f32();
-  backend->linear(*patch_embedding, ws.input.f32(), rows, hidden);
-  backend->add_repeated(hidden, positions.f32(), rows * d, tokens * d);  // + positions
-
-  run_encoder(vision_encoder, *backend, hidden, n, tokens, /*causal=*/false, ws.encoder);
-  backend->layer_norm(hidden, rows, d, post_ln_weight.f32(), post_ln_bias.f32(),
-                      vision_encoder.layer_norm_eps, hidden);  // post_layernorm, every token
+  vision.run(*backend, pixels, n, ws.hidden, ws.vision);  // -> hidden [n·tokens, d]
+  const float* hidden = ws.hidden.f32();
 
   // MAP head: the probe attends over each image's tokens -> pooled [n, d]
   ws.kv.reserve_f32(*backend, rows * 2 * d);
