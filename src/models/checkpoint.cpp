@@ -187,6 +187,17 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
   return Checkpoint(std::move(impl));
 }
 
+Checkpoint Checkpoint::open_safetensors(const fs::path& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = path.parent_path();
+  impl->source = path;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) fail("{}: no such file", path.string());
+  impl->add_safetensors(SafetensorsFile(path));
+  impl->sort_by_name();
+  return Checkpoint(std::move(impl));
+}
+
 const fs::path& Checkpoint::dir() const {
   return impl_->dir;
 }

@@ -14,6 +14,10 @@ namespace vlbench {
 
 // What a checkpoint folder declares.
 struct CheckpointInfo {
+  // A PEFT LoRA adapter's folder when the model was named by one ("" otherwise): `dir` is then
+  // its base, and the adapter's own tokenizer and processor files come first.
+  std::filesystem::path adapter_dir;
+  nlohmann::json adapter_config;  // its adapter_config.json (an object)
   std::filesystem::path dir;
   std::filesystem::path config_path;  // dir / "config.json"
   nlohmann::json config;              // its contents (an object)
@@ -34,13 +38,16 @@ struct ModelFamily {
   void (*write_random)(const std::filesystem::path& out, const std::string& arch,
                        const std::string& size, std::uint64_t seed,
                        const std::filesystem::path& tokenizer_dir);
+  // Whether load() takes a PEFT adapter (CheckpointInfo::adapter_dir) on this family's base.
+  bool loads_adapters = false;
 };
 
 const ModelFamily& clip_family();
 const ModelFamily& siglip_family();
+const ModelFamily& colpali_family();
 
-// The model's own name: config.json "_name_or_path" when it is a non-empty string, else the
-// checkpoint folder's name.
+// The model's own name: an adapter's folder name; else config.json "_name_or_path" when it is
+// a non-empty string, else the checkpoint folder's name.
 std::string checkpoint_name(const CheckpointInfo& info);
 
 // Forward FLOPs of one pre-LN encoder layer over `tokens` tokens of width d: q, k, v, out

@@ -32,6 +32,9 @@ class WeightLoader {
   std::vector<float> load(const std::string& name, const std::vector<std::int64_t>& shape);
   // `load` as a LoadTensor, for load_encoder_layers; valid while this loader lives.
   LoadTensor function();
+  // The checkpoint's tensor `name` (its dtype and shape), nullptr when absent; not counted as
+  // loaded.
+  const TensorRef* find(const std::string& name) const { return checkpoint_.find(name); }
   // Elements of every tensor loaded so far.
   std::int64_t parameter_count() const { return parameter_count_; }
   // An Error naming the first tensor of the checkpoint that was not loaded (position_ids

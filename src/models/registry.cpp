@@ -10,7 +10,8 @@ namespace vlbench {
 namespace {
 
 const std::vector<const ModelFamily*>& families() {
-  static const std::vector<const ModelFamily*> table = {&clip_family(), &siglip_family()};
+  static const std::vector<const ModelFamily*> table = {&clip_family(), &siglip_family(),
+                                                         &colpali_family()};
   return table;
 }
 
@@ -22,8 +23,54 @@ std::string declared_list() {
   return list;
 }
 
-CheckpointInfo read_info(const std::filesystem::path& dir) {
+namespace fs = std::filesystem;
+
+// The base checkpoint of the PEFT adapter in `adapter` (its adapter_config.json parsed):
+// `base` when given, else base_model_name_or_path as a path (relative to the adapter's parent
+// folder when relative) or the folder of its last component next to the adapter.
+fs::path find_adapter_base(const fs::path& adapter, const nlohmann::json& config,
+                           const fs::path& base) {
+  const fs::path config_path = adapter / "adapter_config.json";
+  if (!base.empty()) {
+    if (!fs::is_directory(base)) fail("--base {}: not a checkpoint directory", base.string());
+    return base;
+  }
+  const ConfigReader reader{config_path.string()};
+  const std::string name =
+      reader.string(config, "base_model_name_or_path", "base_model_name_or_path", "");
+  if (name.empty()) {
+    fail("{}: field 'base_model_name_or_path' is missing or empty, and no --base was given",
+         config_path.string());
+  }
+  const fs::path parent = fs::absolute(adapter).lexically_normal().parent_path();
+  std::vector<fs::path> candidates;
+  const fs::path named(name);
+  candidates.push_back(named.is_absolute() ? named : parent / named);
+  if (named.has_filename()) candidates.push_back(parent / named.filename());
+  std::string searched;
+  for (const fs::path& candidate : candidates) {
+    if (fs::exists(candidate / "config.json")) return candidate;
+    searched += (searched.empty() ? "" : ", ") + candidate.string();
+  }
+  fail(
+      "{}: the base model '{}' was not found (searched {}; give --base DIR, the folder of "
+      "the base checkpoint)",
+      config_path.string(), name, searched);
+}
+
+CheckpointInfo read_info(const std::filesystem::path& given, const fs::path& base) {
   CheckpointInfo info;
+  fs::path dir = given;
+  if (fs::is_directory(given) && !fs::exists(given / "config.json") &&
+      fs::exists(given / "adapter_config.json")) {
+    info.adapter_dir = given;
+    info.adapter_config =
+        ConfigReader::read_object(given / "adapter_config.json", "the PEFT adapter's config");
+    dir = find_adapter_base(given, info.adapter_config, base);
+  } else if (!base.empty()) {
+    fail("--base {}: {} is not a PEFT adapter folder (no adapter_config.json), so it has no base",
+         base.string(), given.string());
+  }
   info.dir = dir;
   info.config_path = dir / "config.json";
   if (!std::filesystem::is_directory(dir)) {
@@ -31,8 +78,10 @@ CheckpointInfo read_info(const std::filesystem::path& dir) {
          dir.string());
   }
   if (!std::filesystem::exists(info.config_path)) {
-    fail("{}: no config.json, so the model family is unknown (supported: {})", dir.string(),
-         declared_list());
+    fail(
+        "{}: no config.json (nor a PEFT adapter's adapter_config.json), so the model family is "
+        "unknown (supported: {})",
+        dir.string(), declared_list());
   }
   info.config = ConfigReader::read_object(info.config_path, "the model's config file");
   const ConfigReader reader{info.config_path.string()};
@@ -42,7 +91,16 @@ CheckpointInfo read_info(const std::filesystem::path& dir) {
 
 const ModelFamily& family_of(const CheckpointInfo& info) {
   for (const ModelFamily* family : families()) {
-    if (family->matches(info)) return *family;
+    if (!family->matches(info)) continue;
+    if (!info.adapter_dir.empty() && !family->loads_adapters) {
+      std::string takers;
+      for (const ModelFamily* f : families()) {
+        if (f->loads_adapters) takers += (takers.empty() ? "" : ", ") + f->name;
+      }
+      fail("{}: a PEFT adapter on a {} base ({}) is not supported (adapters load on: {})",
+           info.adapter_dir.string(), family->name, info.dir.string(), takers);
+    }
+    return *family;
   }
   fail("{}: field 'model_type': unsupported model type '{}' (supported: {})",
        info.config_path.string(), info.model_type, declared_list());
@@ -56,6 +114,10 @@ double encoder_layer_flops(double d, double intermediate, double tokens) {
 }
 
 std::string checkpoint_name(const CheckpointInfo& info) {
+  if (!info.adapter_dir.empty()) {
+    const fs::path clean = fs::absolute(info.adapter_dir).lexically_normal();
+    return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
+  }
   const auto it = info.config.find("_name_or_path");
   if (it != info.config.end() && it->is_string() && !it->get<std::string>().empty()) {
     return it->get<std::string>();
@@ -84,13 +146,14 @@ std::vector<std::string> model_family_names() {
   return names;
 }
 
-std::string detect_model_family(const std::filesystem::path& dir) {
-  return family_of(read_info(dir)).name;
+std::string detect_model_family(const std::filesystem::path& dir,
+                                const std::filesystem::path& base) {
+  return family_of(read_info(dir, base)).name;
 }
 
 std::unique_ptr<EmbeddingModel> load_model(const std::filesystem::path& dir,
                                            const ModelLoadOptions& options) {
-  const CheckpointInfo info = read_info(dir);
+  const CheckpointInfo info = read_info(dir, options.base);
   return family_of(info).load(info, options);
 }
 

@@ -3,6 +3,7 @@
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 
 #include "text/json_file.hpp"
@@ -52,9 +53,6 @@ GemmaTokenizer GemmaTokenizer::from_directory(const fs::path& dir) {
       impl->specials.emplace_back(impl->processor.IdToPiece(id), id);
     }
   }
-  // Longest first, so the first match at a position is the longest one.
-  std::stable_sort(impl->specials.begin(), impl->specials.end(),
-                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 
   bool add_bos = true, add_eos = false;  // GemmaTokenizer's defaults
   const fs::path config_path = dir / "tokenizer_config.json";
@@ -65,7 +63,39 @@ GemmaTokenizer GemmaTokenizer::from_directory(const fs::path& dir) {
     config.expect_object();
     add_bos = config.get_bool("add_bos_token", add_bos);
     add_eos = config.get_bool("add_eos_token", add_eos);
+    // Added tokens (PaliGemma's <image>, beyond the SentencePiece vocabulary) are split out of
+    // the text like the control pieces, as transformers' added-token trie does.
+    if (const auto added = config.find("added_tokens_decoder")) {
+      added->expect_object();
+      for (const auto& [key, value] : added->value().items()) {
+        const text::JsonNode token = added->at(key);
+        token.expect_object();
+        std::int32_t id = -1;
+        const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+        if (ec != std::errc{} || end != key.data() + key.size() || id < 0) {
+          added->fail("key '{}' is not a token id", key);
+        }
+        for (const char* flag : {"lstrip", "rstrip", "single_word"}) {
+          if (token.get_bool(flag, false)) {
+            token.fail("'{}' true is not supported (vlbench matches added tokens as they are)",
+                       flag);
+          }
+        }
+        const std::string content = token.at("content").as_string();
+        if (content.empty()) token.fail("'content' is empty");
+        if (id < impl->processor.GetPieceSize() && impl->processor.IdToPiece(id) != content) {
+          token.fail("'{}' has id {}, which is '{}' in {}", content, id,
+                     impl->processor.IdToPiece(id), impl->model_path);
+        }
+        const bool known = std::any_of(impl->specials.begin(), impl->specials.end(),
+                                       [&](const auto& s) { return s.first == content; });
+        if (!known) impl->specials.emplace_back(content, id);
+      }
+    }
   }
+  // Longest first, so the first match at a position is the longest one.
+  std::stable_sort(impl->specials.begin(), impl->specials.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
   auto special_id = [&](const char* piece, const char* key) {
     const int id = impl->processor.PieceToId(piece);
     if (impl->processor.IdToPiece(id) != piece) {
@@ -78,7 +108,8 @@ GemmaTokenizer GemmaTokenizer::from_directory(const fs::path& dir) {
   return GemmaTokenizer(std::move(impl));
 }
 
-std::vector<std::int32_t> GemmaTokenizer::encode(std::string_view text, int max_length) const {
+std::vector<std::int32_t> GemmaTokenizer::encode(std::string_view text, int max_length,
+                                                 bool add_special_tokens) const {
   if (max_length < 0) fail("max_length must be >= 0, got {}", max_length);
   text::decode_utf8(text, "text");  // invalid UTF-8 is an Error, not SentencePiece's business
   std::vector<std::int32_t> ids;
@@ -99,7 +130,8 @@ std::vector<std::int32_t> GemmaTokenizer::encode(std::string_view text, int max_
   }
   impl_->sentencepiece(text.substr(plain), ids);
 
-  const std::size_t added = (impl_->bos ? 1 : 0) + (impl_->eos ? 1 : 0);
+  const bool bos = add_special_tokens && impl_->bos, eos = add_special_tokens && impl_->eos;
+  const std::size_t added = (bos ? 1 : 0) + (eos ? 1 : 0);
   if (max_length > 0) {
     if (static_cast<std::size_t>(max_length) < added) {
       fail("max_length {} is below the {} special ids the tokenizer adds", max_length, added);
@@ -108,8 +140,8 @@ std::vector<std::int32_t> GemmaTokenizer::encode(std::string_view text, int max_
       ids.resize(static_cast<std::size_t>(max_length) - added);
     }
   }
-  if (impl_->bos) ids.insert(ids.begin(), *impl_->bos);
-  if (impl_->eos) ids.push_back(*impl_->eos);
+  if (bos) ids.insert(ids.begin(), *impl_->bos);
+  if (eos) ids.push_back(*impl_->eos);
   return ids;
 }
 

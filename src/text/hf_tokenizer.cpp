@@ -76,7 +76,8 @@ HfTokenizer HfTokenizer::from_file(const fs::path& tokenizer_json) {
   return HfTokenizer(std::move(impl));
 }
 
-std::vector<std::int32_t> HfTokenizer::encode(std::string_view text, int max_length) const {
+std::vector<std::int32_t> HfTokenizer::encode(std::string_view text, int max_length,
+                                              bool add_special_tokens) const {
   if (max_length < 0) {
     fail("{}: max_length must be 0 (no truncation) or positive, got {}", impl_->file, max_length);
   }
@@ -101,7 +102,8 @@ std::vector<std::int32_t> HfTokenizer::encode(std::string_view text, int max_len
       if (!piece.empty()) impl_->model->tokenize(piece.utf8(), ids);
     }
   }
-  const std::size_t added = impl_->post_processor ? impl_->post_processor->added_count() : 0;
+  const bool post = add_special_tokens && impl_->post_processor;
+  const std::size_t added = post ? impl_->post_processor->added_count() : 0;
   if (max_length > 0) {
     const auto limit = static_cast<std::size_t>(max_length);
     if (limit < added) {
@@ -110,7 +112,7 @@ std::vector<std::int32_t> HfTokenizer::encode(std::string_view text, int max_len
     }
     if (ids.size() > limit - added) ids.resize(limit - added);
   }
-  if (impl_->post_processor) impl_->post_processor->process(ids);
+  if (post) impl_->post_processor->process(ids);
   return ids;
 }
 

@@ -31,6 +31,8 @@ class Checkpoint {
   // Errors: no weights file (lists what was looked for), corrupt or truncated files (named),
   // a pickle asking for a forbidden global (named), a shard listed in the index but missing.
   static Checkpoint open(const std::filesystem::path& dir);
+  // One .safetensors file (a PEFT adapter's adapter_model.safetensors, say); dir() is its folder.
+  static Checkpoint open_safetensors(const std::filesystem::path& path);
 
   Checkpoint(Checkpoint&&) noexcept;
   Checkpoint& operator=(Checkpoint&&) noexcept;

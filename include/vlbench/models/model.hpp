@@ -42,6 +42,9 @@ struct ModelLoadOptions {
   ComputeType compute = ComputeType::fp32;
   int threads = 0;  // the CPU backend's threads (<= 0: all cores)
   TextPadding text_padding = TextPadding::model;
+  // The base checkpoint of a PEFT LoRA adapter folder (--base). Empty: the adapter config's
+  // base_model_name_or_path, looked for as a path and as a folder next to the adapter.
+  std::filesystem::path base;
   // false: config.json, tokenizer and preprocessor only, for tokenize and preprocess_config
   // without reading the weights; encode_*, parameter_count, logit_* and backend_* are then
   // Errors saying so.
@@ -74,12 +77,22 @@ class EmbeddingModel {
   // The tokenizer's description, for results documents ("CLIP BPE, true length").
   virtual std::string text_rules() const = 0;
 
-  // pixels: n × 3 × image_size × image_size float32. out: n × embed_dim, unnormalized.
+  // pixels: n × 3 × image_size × image_size float32. out: n × image_vectors() × embed_dim.
+  // Single-vector models: unnormalized; multi-vector: L2-normalized per token.
   virtual void encode_images(const float* pixels, std::int64_t n, float* out) const = 0;
-  // ids: captions from tokenize(). out: ids.size() × embed_dim, unnormalized. Ids of another
-  // form (out of the vocabulary, too long) are Errors naming the caption.
+  // ids: captions from tokenize(). out: Σ text_vectors(ids[i]) rows of embed_dim, caption after
+  // caption (ids.size() rows for single-vector models, unnormalized; multi-vector models:
+  // L2-normalized per token). Ids of another form (out of the vocabulary, too long) are Errors
+  // naming the caption.
   virtual void encode_texts(const std::vector<std::vector<std::int32_t>>& ids,
                             float* out) const = 0;
+  // Vectors per image and per caption of `ids`: 1 for single-vector models; for late
+  // interaction (ColPali) one per token the model scores.
+  virtual std::int64_t image_vectors() const { return 1; }
+  virtual std::int64_t text_vectors(const std::vector<std::int32_t>& ids) const {
+    (void)ids;
+    return 1;
+  }
 
   virtual OutputKind output_kind() const = 0;
   virtual std::int64_t embed_dim() const = 0;
@@ -104,9 +117,13 @@ std::vector<std::string> model_family_names();
 // The family of the checkpoint in `dir`, from what it declares (config.json "model_type", or
 // the files present). No config.json, an unknown model_type or a variant not supported is an
 // Error naming the file, what it says and the supported families.
-std::string detect_model_family(const std::filesystem::path& dir);
+std::string detect_model_family(const std::filesystem::path& dir,
+                                const std::filesystem::path& base = {});
 
-// Loads the checkpoint in `dir` with its family's engine.
+// Loads the checkpoint in `dir` with its family's engine. `dir` may also be a PEFT LoRA adapter
+// folder (adapter_config.json, adapter_model.safetensors): its base is options.base, else its
+// base_model_name_or_path as a path or as a folder of that name next to the adapter (an Error
+// listing what was searched), and the family is the base's.
 std::unique_ptr<EmbeddingModel> load_model(const std::filesystem::path& dir,
                                            const ModelLoadOptions& options = {});
 

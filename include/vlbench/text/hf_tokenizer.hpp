@@ -43,8 +43,10 @@ class HfTokenizer {
   // max_length=N: the ids before post-processing are cut to N minus the post-processor's added
   // tokens, so the result has at most N ids and e.g. a template's trailing <eos> stays last
   // (an Error when N is below that count). max_length == 0: no truncation. Negative: Error.
-  // Invalid UTF-8 is an Error. Safe to call from several threads at once.
-  std::vector<std::int32_t> encode(std::string_view text, int max_length) const;
+  // Invalid UTF-8 is an Error. Safe to call from several threads at once. add_special_tokens
+  // false skips the post-processor (the tokenizers library's add_special_tokens=False).
+  std::vector<std::int32_t> encode(std::string_view text, int max_length,
+                                   bool add_special_tokens = true) const;
 
   // The id of an added token or vocabulary entry.
   std::optional<std::int32_t> token_to_id(std::string_view token) const;
