@@ -21,9 +21,11 @@ namespace {
 
 // The model's config, tokenizer and preprocessor, without its weights.
 std::unique_ptr<EmbeddingModel> load_text_and_images(const std::filesystem::path& model,
-                                                     const std::string& text_padding) {
+                                                     const std::string& text_padding,
+                                                     const std::string& base) {
   ModelLoadOptions options;
   options.weights = false;
+  options.base = base;
   options.text_padding = parse_text_padding(text_padding);
   return load_model(model, options);
 }
@@ -50,8 +52,32 @@ std::vector<float> preprocess_images(const EmbeddingModel& model,
   return pixels;
 }
 
+// A multi-vector model's output in the MaxSim format (load_multi_vectors): DIR/TOKENS.npy
+// float32 [n, t_max, d], each item's tokens first and zero rows after them, and
+// DIR/LENGTHS.npy int32 [n]. Each file is written whole under a temporary name, then renamed.
+void write_token_files(const std::filesystem::path& dir, const std::vector<float>& packed,
+                       const std::vector<std::int32_t>& lengths, std::int64_t d) {
+  if (std::filesystem::exists(dir) && !std::filesystem::is_directory(dir)) {
+    fail("{}: a multi-vector model writes a folder (TOKENS.npy, LENGTHS.npy), and this is a file",
+         dir.string());
+  }
+  std::filesystem::create_directories(dir);
+  const auto n = static_cast<std::int64_t>(lengths.size());
+  const std::int64_t t_max =
+      lengths.empty() ? 0 : *std::max_element(lengths.begin(), lengths.end());
+  std::vector<float> padded(static_cast<std::size_t>(n * t_max * d), 0.0f);
+  std::int64_t row = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::copy_n(packed.data() + row * d, std::int64_t{lengths[i]} * d,
+                padded.data() + i * t_max * d);
+    row += lengths[i];
+  }
+  write_npy(dir / "TOKENS.npy", DType::f32, {n, t_max, d}, padded.data());
+  write_npy(dir / "LENGTHS.npy", DType::i32, {n}, lengths.data());
+}
+
 struct EmbedArgs {
-  std::string model, image_list, pixels, text_list, out;
+  std::string model, base, image_list, pixels, text_list, out;
   std::string device = "cpu";
   std::string dtype = "fp32";
   std::string text_padding = "model";
@@ -63,24 +89,32 @@ struct EmbedArgs {
 void run_embed(const EmbedArgs& args) {
   const int given = !args.image_list.empty() + !args.pixels.empty() + !args.text_list.empty();
   if (given != 1) fail("embed: give exactly one of --image-list, --pixels, --text-list");
-  refuse_overwriting_inputs(args.out, {args.image_list, args.pixels, args.text_list, args.model});
+  refuse_overwriting_inputs(args.out,
+                            {args.image_list, args.pixels, args.text_list, args.model, args.base});
   ModelLoadOptions options;
   options.backend = args.device;
   options.compute = parse_compute_type(args.dtype);
   options.threads = args.threads;
   options.text_padding = parse_text_padding(args.text_padding);
+  options.base = args.base;
   const std::unique_ptr<EmbeddingModel> model = load_model(args.model, options);
   const std::int64_t d = model->embed_dim();
+  // Packed rows: one per item, or one per token of each item (multi-vector models).
   std::vector<float> out;
+  std::vector<std::int32_t> lengths;
   std::int64_t n = 0;
   if (!args.text_list.empty()) {
     const std::vector<std::string> captions = read_caption_list(args.text_list);
     n = static_cast<std::int64_t>(captions.size());
-    out.resize(static_cast<std::size_t>(n * d));
     for (std::int64_t b = 0; b < n; b += args.batch) {  // tokenized per batch, as encode does
       const std::int64_t e = std::min<std::int64_t>(n, b + args.batch);
       const auto ids = model->tokenize({captions.begin() + b, captions.begin() + e});
-      model->encode_texts(ids, out.data() + b * d);
+      const std::size_t first = out.size();
+      for (const auto& caption : ids) {
+        lengths.push_back(static_cast<std::int32_t>(model->text_vectors(caption)));
+        out.resize(out.size() + static_cast<std::size_t>(lengths.back() * d));
+      }
+      model->encode_texts(ids, out.data() + first);
     }
   } else {
     std::vector<float> pixels;
@@ -106,14 +140,20 @@ void run_embed(const EmbedArgs& args) {
       fail("{}: pixels are {}x{}, the model expects {}x{}",
            args.pixels.empty() ? args.image_list : args.pixels, height, width, size, size);
     }
-    out.resize(static_cast<std::size_t>(n * d));
+    const std::int64_t vectors = model->image_vectors();
+    out.resize(static_cast<std::size_t>(n * vectors * d));
+    lengths.assign(static_cast<std::size_t>(n), static_cast<std::int32_t>(vectors));
     const std::int64_t per_image = 3 * height * width;
     for (std::int64_t b = 0; b < n; b += args.batch) {
       const std::int64_t e = std::min<std::int64_t>(n, b + args.batch);
-      model->encode_images(pixels.data() + b * per_image, e - b, out.data() + b * d);
+      model->encode_images(pixels.data() + b * per_image, e - b, out.data() + b * vectors * d);
     }
   }
-  write_npy(args.out, DType::f32, {n, d}, out.data());
+  if (model->output_kind() == OutputKind::single_vector) {
+    write_npy(args.out, DType::f32, {n, d}, out.data());
+  } else {
+    write_token_files(args.out, out, lengths, d);
+  }
 }
 
 }  // namespace
@@ -121,19 +161,20 @@ void run_embed(const EmbedArgs& args) {
 void add_model_stages(CLI::App& app) {
   {
     struct Args {
-      std::string model, text_list;
+      std::string model, base, text_list;
       std::string text_padding = "model";
     };
     auto args = std::make_shared<Args>();
     CLI::App* sub = app.add_subcommand(
         "tokenize", "Token ids of each caption as JSON lines {\"text\": ..., \"ids\": [...]}");
     sub->add_option("--model", args->model, "checkpoint directory")->required();
+    add_base_option(sub, args->base);
     sub->add_option("--text-list", args->text_list,
                     "one caption per line (.jsonl: one JSON string per line)")
         ->required();
     add_text_padding_option(sub, args->text_padding);
     sub->callback([args] {
-      const auto model = load_text_and_images(args->model, args->text_padding);
+      const auto model = load_text_and_images(args->model, args->text_padding, args->base);
       const std::vector<std::string> captions = read_caption_list(args->text_list);
       const auto ids = model->tokenize(captions);
       for (std::size_t i = 0; i < captions.size(); ++i) {
@@ -144,7 +185,7 @@ void add_model_stages(CLI::App& app) {
   }
   {
     struct Args {
-      std::string model, image_list, out;
+      std::string model, base, image_list, out;
       int threads = 0;
       std::int64_t max_image_pixels = kPillowMaxImagePixels;
     };
@@ -152,6 +193,7 @@ void add_model_stages(CLI::App& app) {
     CLI::App* sub = app.add_subcommand(
         "preprocess", "Decode and preprocess images as the checkpoint says: float32 [n, 3, H, W]");
     sub->add_option("--model", args->model, "checkpoint directory")->required();
+    add_base_option(sub, args->base);
     sub->add_option("--image-list", args->image_list, "one image path per line")->required();
     sub->add_option("--out", args->out, "PIX.npy")->required();
     sub->add_option("--threads", args->threads, "threads (0: all cores)")->check(thread_count());
@@ -161,7 +203,7 @@ void add_model_stages(CLI::App& app) {
       ThreadPool pool(args->threads);
       std::int64_t height = 0, width = 0;
       const auto images = read_image_list(args->image_list);
-      const auto model = load_text_and_images(args->model, "model");
+      const auto model = load_text_and_images(args->model, "model", args->base);
       const auto pixels =
           preprocess_images(*model, images, args->max_image_pixels, pool, &height, &width);
       write_npy(args->out, DType::f32, {static_cast<std::int64_t>(images.size()), 3, height, width},
@@ -171,13 +213,16 @@ void add_model_stages(CLI::App& app) {
   {
     auto args = std::make_shared<EmbedArgs>();
     CLI::App* sub = app.add_subcommand(
-        "embed", "Projected, unnormalized embeddings of images or captions: float32 [n, d]");
+        "embed",
+        "Embeddings of images or captions: float32 [n, d] (projected, unnormalized), or for a "
+        "multi-vector model (ColPali) a folder of TOKENS.npy [n, t_max, d] and LENGTHS.npy");
     sub->add_option("--model", args->model, "checkpoint directory")->required();
+    add_base_option(sub, args->base);
     sub->add_option("--image-list", args->image_list, "one image path per line");
     sub->add_option("--pixels", args->pixels, "preprocessed PIX.npy [n, 3, H, W]");
     sub->add_option("--text-list", args->text_list,
                     "one caption per line (.jsonl: one JSON string per line)");
-    sub->add_option("--out", args->out, "EMB.npy")->required();
+    sub->add_option("--out", args->out, "EMB.npy (multi-vector models: a folder)")->required();
     sub->add_option("--device", args->device,
                     "compute backend (built in: cpu, and cuda when built)")
         ->capture_default_str();

@@ -8,10 +8,12 @@
 #include <vlbench/core/error.hpp>
 #include <vlbench/core/hash.hpp>
 #include <vlbench/eval/embeddings.hpp>
+#include <vlbench/eval/rerank.hpp>
 #include <vlbench/models/model.hpp>
 #include <vlbench/pipeline/encode.hpp>
 #include <vlbench/report/results.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 
@@ -23,6 +25,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
 struct ModelFlags {
+  std::string base;
   std::string device = "cpu";
   std::string dtype = "fp32";
   std::string text_padding = "model";
@@ -32,6 +35,7 @@ struct ModelFlags {
   std::int64_t max_image_pixels = kPillowMaxImagePixels;
 
   void add_to(CLI::App* sub) {
+    add_base_option(sub, base);
     sub->add_option("--device", device, "compute backend (built in: cpu, and cuda when built)")
         ->capture_default_str();
     sub->add_option("--dtype", dtype, "compute type: fp32 | bf16")
@@ -55,6 +59,8 @@ struct ModelFlags {
     options.compute = parse_compute_type(dtype);
     options.threads = threads;
     options.text_padding = parse_text_padding(text_padding);
+    // --base serves the adapter folders among the models.
+    if (fs::exists(dir / "adapter_config.json")) options.base = base;
     return load_model(dir, options);
   }
 
@@ -71,19 +77,43 @@ struct ModelFlags {
 
 // The file whose hash identifies the weights.
 std::string weights_sha256(const fs::path& dir) {
-  for (const char* name :
-       {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"}) {
+  for (const char* name : {"adapter_model.safetensors", "model.safetensors",
+                           "model.safetensors.index.json", "pytorch_model.bin"}) {
     if (fs::exists(dir / name)) return sha256_file(dir / name);
   }
   return "";
 }
 
-void write_embeddings(const fs::path& dir, const EncodedDataset& encoded) {
+// The embedding files of `encoded` in `dir`, by role: IMAGES.npy and TEXTS.npy, or for a
+// multi-vector model the MaxSim token files (load_multi_vectors) IMAGE_TOKENS.npy +
+// IMAGE_LENGTHS.npy and TEXT_TOKENS.npy + TEXT_LENGTHS.npy.
+json write_embeddings(const fs::path& dir, const EncodedDataset& encoded) {
   fs::create_directories(dir);
+  if (encoded.multi_vector()) {
+    json files = json::object();
+    for (const auto& [role, set] : {std::pair<std::string, const MultiVectorSet*>{
+                                        "image", &encoded.image_tokens},
+                                    {"text", &encoded.text_tokens}}) {
+      std::string upper = role;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      const fs::path tokens = dir / (upper + "_TOKENS.npy");
+      const fs::path lengths = dir / (upper + "_LENGTHS.npy");
+      write_npy(tokens, DType::f32, {set->n, set->t_max, set->d}, set->tokens.data());
+      write_npy(lengths, DType::i32, {set->n}, set->lengths.data());
+      files[role + "s"] = {{"tokens", tokens.string()}, {"lengths", lengths.string()}};
+    }
+    return files;
+  }
   write_npy(dir / "IMAGES.npy", DType::f32, {encoded.images.rows, encoded.images.cols},
             encoded.images.values.data());
   write_npy(dir / "TEXTS.npy", DType::f32, {encoded.texts.rows, encoded.texts.cols},
             encoded.texts.values.data());
+  return {{"images", {{"path", (dir / "IMAGES.npy").string()}}},
+          {"texts", {{"path", (dir / "TEXTS.npy").string()}}}};
+}
+
+std::int64_t items(const MatrixF32& dense, const MultiVectorSet& tokens) {
+  return tokens.n > 0 ? tokens.n : dense.rows;
 }
 
 json manifest_json(const fs::path& model_dir, const EmbeddingModel& model, const Dataset& dataset,
@@ -97,9 +127,10 @@ json manifest_json(const fs::path& model_dir, const EmbeddingModel& model, const
             {"path", dataset.annotation_path.string()},
             {"split", dataset.split},
             {"sha256", dataset.annotation_sha256}}},
-          {"images", e.images.rows},
-          {"captions", e.texts.rows},
+          {"images", items(e.images, e.image_tokens)},
+          {"captions", items(e.texts, e.text_tokens)},
           {"dim", e.images.cols},
+          {"output", e.multi_vector() ? "multi_vector" : "single_vector"},
           {"skipped_images", e.bad_images.size()},
           {"order", "images in annotation order; captions grouped by image"}};
 }
@@ -110,13 +141,13 @@ void run_encode(const fs::path& model_dir, const DatasetFlags& dataset_flags,
   Dataset dataset = dataset_flags.open();
   EncodedDataset encoded = encode_dataset(*model, dataset, flags.encode_options());
   drop_images(dataset, encoded);
-  write_embeddings(out, encoded);
+  const json files = write_embeddings(out, encoded);
   write_file_atomic(out / "manifest.json",
                     manifest_json(model_dir, *model, dataset, encoded).dump(2) + "\n");
-  std::printf(
-      "wrote %s: IMAGES.npy (%lld x %lld), TEXTS.npy (%lld x %lld), manifest.json\n", out.c_str(),
-      static_cast<long long>(encoded.images.rows), static_cast<long long>(encoded.images.cols),
-      static_cast<long long>(encoded.texts.rows), static_cast<long long>(encoded.texts.cols));
+  std::printf("wrote %s: %lld images, %lld captions (%s), manifest.json\n", out.c_str(),
+              static_cast<long long>(items(encoded.images, encoded.image_tokens)),
+              static_cast<long long>(items(encoded.texts, encoded.text_tokens)),
+              files.dump().c_str());
 }
 
 struct RunArgs {
@@ -172,6 +203,9 @@ void run_run(RunArgs args) {
                              {"description", model->description()},
                              {"params", model->parameter_count()},
                              {"embed_dim", model->embed_dim()},
+                             {"output", model->output_kind() == OutputKind::multi_vector
+                                            ? "multi_vector"
+                                            : "single_vector"},
                              {"similarity", similarity_name(model->similarity())},
                              {"logit_scale", model->logit_scale()},
                              {"logit_bias", model->logit_bias()},
@@ -191,18 +225,23 @@ void run_run(RunArgs args) {
       const std::size_t skipped = encoded.bad_images.size();
       drop_images(dataset, encoded);
       const fs::path stem = out / name / (dataset.kind + "-" + dataset.split);
-      write_embeddings(stem, encoded);
+      const json files = write_embeddings(stem, encoded);
 
-      MatrixF32 images = encoded.images, texts = encoded.texts;
-      normalize_rows(images, "image embeddings of " + name);
-      normalize_rows(texts, "text embeddings of " + name);
       const auto start = std::chrono::steady_clock::now();
-      const EvalResult result = evaluate(dataset, images, texts, eval_options);
+      EvalResult result;
+      if (encoded.multi_vector()) {
+        // Late interaction: MaxSim over the whole gallery (the tokens are unit vectors).
+        result = evaluate_maxsim(dataset, encoded.image_tokens, encoded.text_tokens, eval_options);
+      } else {
+        MatrixF32 images = encoded.images, texts = encoded.texts;
+        normalize_rows(images, "image embeddings of " + name);
+        normalize_rows(texts, "text embeddings of " + name);
+        result = evaluate(dataset, images, texts, eval_options);
+      }
 
       ResultsContext context;
       context.model = model_json;
-      context.embeddings = {{"images", {{"path", (stem / "IMAGES.npy").string()}}},
-                            {"texts", {{"path", (stem / "TEXTS.npy").string()}}}};
+      context.embeddings = files;
       const EncodeSpeed& s = encoded.speed;
       context.speed = {{"image_encode_per_s", s.image_encode_per_s},
                        {"end_to_end_images_per_s", s.end_to_end_images_per_s},

@@ -21,6 +21,13 @@ inline void add_text_padding_option(CLI::App* sub, std::string& text_padding) {
       ->capture_default_str();
 }
 
+// --base DIR (ModelLoadOptions::base): the base checkpoint of a PEFT LoRA adapter folder.
+inline void add_base_option(CLI::App* sub, std::string& base) {
+  sub->add_option("--base", base,
+                  "base checkpoint of a PEFT LoRA adapter given as --model (default: the "
+                  "adapter's base_model_name_or_path, as a path or a folder next to the adapter)");
+}
+
 // --max-image-pixels N (DecodeOptions::max_pixels): a decompression-bomb bound.
 inline void add_max_image_pixels_option(CLI::App* sub, std::int64_t& max_pixels) {
   max_pixels = kPillowMaxImagePixels;

@@ -5,6 +5,9 @@
 #include <vlbench/data/dataset.hpp>
 #include <vlbench/eval/evaluate.hpp>
 
+#include <cstdint>
+#include <functional>
+
 namespace vlbench {
 
 class Gemm;
@@ -15,9 +18,14 @@ RetrievalMetrics run_retrieval(const RetrievalTask& task, const MatrixF32& query
                                const MatrixF32& gallery_side, const Gemm& gemm, ThreadPool& pool,
                                const BootstrapOptions& bootstrap);
 
-// Winoground: example e has images 2e, 2e+1 and captions 2e, 2e+1.
+// Winoground on unit dense embeddings: the dot product.
 WinogroundMetrics run_winoground(const Dataset& dataset, const MatrixF32& images,
                                  const MatrixF32& texts, ThreadPool& pool,
                                  const BootstrapOptions& bootstrap);
+// Winoground: example e has images 2e, 2e+1 and captions 2e, 2e+1; score(caption, image) is
+// the model's similarity of a caption row and an image row.
+WinogroundMetrics run_winoground(const Dataset& dataset,
+                                 const std::function<double(std::int64_t, std::int64_t)>& score,
+                                 ThreadPool& pool, const BootstrapOptions& bootstrap);
 
 }  // namespace vlbench

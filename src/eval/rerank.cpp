@@ -176,7 +176,82 @@ RerankDirectionResult run_direction(const DirectionInput& in, std::int64_t depth
   return r;
 }
 
+// Every query of one direction against the whole gallery by MaxSim (the full ranking of
+// run_direction alone), queries in parallel, each scored by one thread.
+RetrievalMetrics full_maxsim_direction(const RetrievalTask& task, const MultiVectorSet& queries,
+                                       const MultiVectorSet& gallery,
+                                       const BootstrapOptions& bootstrap, ThreadPool& pool) {
+  const std::int64_t n_queries = task.n_queries();
+  const std::int64_t n_gallery = task.n_gallery();
+  const std::vector<std::int64_t> gallery_rows(task.gallery_rows.begin(), task.gallery_rows.end());
+  std::vector<std::int32_t> ranks(n_queries);
+  std::vector<std::uint8_t> tied(n_queries);
+  pool.parallel_for(
+      n_queries,
+      [&](std::int64_t begin, std::int64_t end) {
+        std::vector<double> scores(n_gallery);
+        for (std::int64_t q = begin; q < end; ++q) {
+          const std::int32_t row = task.query_rows[q];
+          maxsim_candidates(queries.item(row), queries.lengths[row], gallery, gallery_rows,
+                            scores);
+          const std::span<const std::int32_t> targets(
+              task.target_ids.data() + task.target_begin[q],
+              static_cast<std::size_t>(task.target_begin[q + 1] - task.target_begin[q]));
+          const RankOfQuery r = rank_by_scores(scores, targets);
+          ranks[q] = r.rank;
+          tied[q] = r.tied;
+        }
+      },
+      8);
+  const auto ties = static_cast<std::int64_t>(std::count(tied.begin(), tied.end(), 1));
+  return retrieval_metrics(task.direction, std::move(ranks), n_gallery, ties, bootstrap, pool);
+}
+
+void check_token_sets(const Dataset& dataset, const MultiVectorSet& image_tokens,
+                      const MultiVectorSet& text_tokens) {
+  if (image_tokens.n != dataset.n_images()) {
+    fail("image tokens: {} items, expected {} (one per image of {} split '{}')", image_tokens.n,
+         dataset.n_images(), dataset.annotation_path.string(), dataset.split);
+  }
+  if (text_tokens.n != dataset.n_captions()) {
+    fail("text tokens: {} items, expected {} (one per caption of {} split '{}')", text_tokens.n,
+         dataset.n_captions(), dataset.annotation_path.string(), dataset.split);
+  }
+  if (image_tokens.d != text_tokens.d) {
+    fail("image tokens have dimension {} but text tokens {}: expected the same", image_tokens.d,
+         text_tokens.d);
+  }
+}
+
 }  // namespace
+
+EvalResult evaluate_maxsim(const Dataset& dataset, const MultiVectorSet& image_tokens,
+                           const MultiVectorSet& text_tokens, const EvalOptions& options) {
+  check_token_sets(dataset, image_tokens, text_tokens);
+  if (options.bootstrap.n_resamples < 0) {
+    fail("--bootstrap must be >= 0, got {}", options.bootstrap.n_resamples);
+  }
+  ThreadPool pool(options.threads);
+  EvalResult result;
+  if (dataset.kind == "winoground") {
+    result.protocol = "winoground";
+    result.winoground = run_winoground(
+        dataset,
+        [&](std::int64_t caption, std::int64_t image) {
+          return maxsim(text_tokens.item(caption), text_tokens.lengths[caption],
+                        image_tokens.item(image), image_tokens.lengths[image], text_tokens.d);
+        },
+        pool, options.bootstrap);
+    return result;
+  }
+  result.protocol = protocol_name(options.protocol);
+  result.gemm = "maxsim";
+  const RetrievalTask t2i = make_task(dataset, options.protocol, Direction::t2i);
+  result.t2i = full_maxsim_direction(t2i, text_tokens, image_tokens, options.bootstrap, pool);
+  const RetrievalTask i2t = make_task(dataset, options.protocol, Direction::i2t);
+  result.i2t = full_maxsim_direction(i2t, image_tokens, text_tokens, options.bootstrap, pool);
+  return result;
+}
 
 RerankResult evaluate_rerank(const Dataset& dataset, const MatrixF32& images,
                              const MatrixF32& texts, const MultiVectorSet& image_tokens,
@@ -197,18 +272,7 @@ RerankResult evaluate_rerank(const Dataset& dataset, const MatrixF32& images,
     fail("image embeddings have dimension {} but text embeddings {}: expected the same",
          images.cols, texts.cols);
   }
-  if (image_tokens.n != dataset.n_images()) {
-    fail("image tokens: {} items, expected {} (one per image of {} split '{}')", image_tokens.n,
-         dataset.n_images(), dataset.annotation_path.string(), dataset.split);
-  }
-  if (text_tokens.n != dataset.n_captions()) {
-    fail("text tokens: {} items, expected {} (one per caption of {} split '{}')", text_tokens.n,
-         dataset.n_captions(), dataset.annotation_path.string(), dataset.split);
-  }
-  if (image_tokens.d != text_tokens.d) {
-    fail("image tokens have dimension {} but text tokens {}: expected the same", image_tokens.d,
-         text_tokens.d);
-  }
+  check_token_sets(dataset, image_tokens, text_tokens);
   if (rerank.depth < 1) fail("--rerank-depth must be >= 1, got {}", rerank.depth);
   if (options.bootstrap.n_resamples < 0) {
     fail("--bootstrap must be >= 0, got {}", options.bootstrap.n_resamples);

@@ -53,21 +53,30 @@ std::uint8_t winoground_outcome(double c0_i0, double c0_i1, double c1_i0, double
 WinogroundMetrics run_winoground(const Dataset& dataset, const MatrixF32& images,
                                  const MatrixF32& texts, ThreadPool& pool,
                                  const BootstrapOptions& bootstrap) {
+  VLB_ASSERT(images.rows == static_cast<std::int64_t>(2 * dataset.examples.size()));
+  VLB_ASSERT(texts.rows == static_cast<std::int64_t>(2 * dataset.examples.size()));
+  const std::int64_t d = images.cols;
+  return run_winoground(
+      dataset,
+      [&](std::int64_t caption, std::int64_t image) {
+        return dot(texts.row(caption), images.row(image), d);
+      },
+      pool, bootstrap);
+}
+
+WinogroundMetrics run_winoground(const Dataset& dataset,
+                                 const std::function<double(std::int64_t, std::int64_t)>& score,
+                                 ThreadPool& pool, const BootstrapOptions& bootstrap) {
   const std::size_t n_examples = dataset.examples.size();
   VLB_ASSERT(n_examples > 0);
-  VLB_ASSERT(images.rows == static_cast<std::int64_t>(2 * n_examples));
-  VLB_ASSERT(texts.rows == static_cast<std::int64_t>(2 * n_examples));
-  const std::int64_t d = images.cols;
 
   WinogroundMetrics metrics;
   metrics.outcome.resize(n_examples);
   for (std::size_t e = 0; e < n_examples; ++e) {
-    const float* i0 = images.row(2 * e);
-    const float* i1 = images.row(2 * e + 1);
-    const float* c0 = texts.row(2 * e);
-    const float* c1 = texts.row(2 * e + 1);
+    const auto i0 = static_cast<std::int64_t>(2 * e), i1 = i0 + 1;
+    const std::int64_t c0 = i0, c1 = i1;
     metrics.outcome[e] =
-        winoground_outcome(dot(c0, i0, d), dot(c0, i1, d), dot(c1, i0, d), dot(c1, i1, d));
+        winoground_outcome(score(c0, i0), score(c0, i1), score(c1, i0), score(c1, i1));
   }
 
   std::vector<std::size_t> all(n_examples);

@@ -81,7 +81,7 @@ class ImagePipeline {
         }
         const std::int64_t first = k * batch_;
         const std::int64_t count = std::min<std::int64_t>(batch_, n - first);
-        model_.encode_images(slots_[k % 2].data(), count, out_.images.row(first));
+        model_.encode_images(slots_[k % 2].data(), count, image_rows(first));
         {
           std::lock_guard lock(mutex_);
           consumed_ = k + 1;
@@ -107,7 +107,8 @@ class ImagePipeline {
     const std::int64_t n = dataset_.n_images();
     const std::int64_t first = last_batch_ * batch_;
     const std::int64_t count = std::min<std::int64_t>(batch_, n - first);
-    std::vector<float> scratch(static_cast<std::size_t>(count * model_.embed_dim()));
+    std::vector<float> scratch(
+        static_cast<std::size_t>(count * model_.image_vectors() * model_.embed_dim()));
     std::vector<double> times;
     for (int rep = 0; rep < 3; ++rep) {
       const auto start = Clock::now();
@@ -119,6 +120,15 @@ class ImagePipeline {
   }
 
  private:
+  // Where image `first`'s output rows go.
+  float* image_rows(std::int64_t first) {
+    if (out_.image_tokens.n > 0) {
+      MultiVectorSet& t = out_.image_tokens;
+      return t.tokens.data() + first * t.t_max * t.d;
+    }
+    return out_.images.row(first);
+  }
+
   void produce(std::int64_t n, std::int64_t n_batches) {
     try {
       ThreadPool pool(options_.threads);
@@ -215,15 +225,40 @@ void encode_captions(const EmbeddingModel& model, const Dataset& dataset,
   std::stable_sort(order.begin(), order.end(),
                    [&](std::int64_t a, std::int64_t b) { return ids[a].size() < ids[b].size(); });
   const std::int64_t d = model.embed_dim();
-  std::vector<float> rows(static_cast<std::size_t>(batch * d));
+  // Rows per caption: 1, or one per token (multi-vector models, into text_tokens' items).
+  std::vector<std::int64_t> vectors(static_cast<std::size_t>(n), 1);
+  MultiVectorSet& tokens = out.text_tokens;
+  if (model.output_kind() == OutputKind::multi_vector) {
+    std::int64_t t_max = 0;
+    tokens.lengths.resize(static_cast<std::size_t>(n));
+    for (std::int64_t c = 0; c < n; ++c) {
+      vectors[c] = model.text_vectors(ids[c]);
+      tokens.lengths[c] = static_cast<std::int32_t>(vectors[c]);
+      t_max = std::max(t_max, vectors[c]);
+    }
+    tokens.n = n;
+    tokens.t_max = t_max;
+    tokens.d = d;
+    tokens.tokens.assign(static_cast<std::size_t>(n * t_max * d), 0.0f);
+  }
+  std::vector<float> rows;
   Progress progress("captions", n, options.progress);
   for (std::int64_t first = 0; first < n; first += batch) {
     const std::int64_t count = std::min(batch, n - first);
     std::vector<std::vector<std::int32_t>> group;
-    for (std::int64_t i = 0; i < count; ++i) group.push_back(ids[order[first + i]]);
-    model.encode_texts(group, rows.data());
+    std::int64_t group_rows = 0;
     for (std::int64_t i = 0; i < count; ++i) {
-      std::memcpy(out.texts.row(order[first + i]), rows.data() + i * d, sizeof(float) * d);
+      group.push_back(ids[order[first + i]]);
+      group_rows += vectors[order[first + i]];
+    }
+    rows.resize(static_cast<std::size_t>(group_rows * d));
+    model.encode_texts(group, rows.data());
+    std::int64_t row = 0;
+    for (std::int64_t i = 0; i < count; ++i) {
+      const std::int64_t c = order[first + i];
+      float* dst = tokens.n > 0 ? tokens.tokens.data() + c * tokens.t_max * d : out.texts.row(c);
+      std::memcpy(dst, rows.data() + row * d, sizeof(float) * vectors[c] * d);
+      row += vectors[c];
     }
     progress.update(first + count);
   }
@@ -233,17 +268,21 @@ void encode_captions(const EmbeddingModel& model, const Dataset& dataset,
 
 EncodedDataset encode_dataset(const EmbeddingModel& model, const Dataset& dataset,
                               const EncodeOptions& options) {
-  if (model.output_kind() != OutputKind::single_vector) {
-    fail(
-        "{}: a {} model gives several vectors per item; dataset encoding to IMAGES.npy / "
-        "TEXTS.npy needs one vector per item",
-        model.name(), model.family());
-  }
   const PreprocessConfig& config = model.preprocess_config();
   const std::int64_t d = model.embed_dim();
   EncodedDataset out;
-  out.images = {dataset.n_images(), d, std::vector<float>(dataset.n_images() * d)};
-  out.texts = {dataset.n_captions(), d, std::vector<float>(dataset.n_captions() * d)};
+  if (model.output_kind() == OutputKind::multi_vector) {
+    const std::int64_t vectors = model.image_vectors();
+    out.images = {0, d, {}};
+    out.texts = {0, d, {}};
+    out.image_tokens = {dataset.n_images(), vectors, d,
+                        std::vector<float>(static_cast<std::size_t>(dataset.n_images() * vectors * d)),
+                        std::vector<std::int32_t>(static_cast<std::size_t>(dataset.n_images()),
+                                                  static_cast<std::int32_t>(vectors))};
+  } else {
+    out.images = {dataset.n_images(), d, std::vector<float>(dataset.n_images() * d)};
+    out.texts = {dataset.n_captions(), d, std::vector<float>(dataset.n_captions() * d)};
+  }
 
   if (dataset.n_images() > 0) {
     ImagePipeline pipeline(model, dataset, config, options, out);
@@ -255,7 +294,12 @@ EncodedDataset encode_dataset(const EmbeddingModel& model, const Dataset& datase
   }
   std::sort(out.bad_images.begin(), out.bad_images.end());
   for (std::int32_t image : out.bad_images) {
-    std::fill(out.images.row(image), out.images.row(image) + d, 0.0f);
+    if (out.image_tokens.n > 0) {
+      float* item = out.image_tokens.tokens.data() + image * out.image_tokens.t_max * d;
+      std::fill(item, item + out.image_tokens.t_max * d, 0.0f);
+    } else {
+      std::fill(out.images.row(image), out.images.row(image) + d, 0.0f);
+    }
   }
   if (!out.bad_images.empty() && !options.skip_bad_images) {
     std::string first;
@@ -293,8 +337,19 @@ void drop_images(Dataset& dataset, EncodedDataset& encoded) {
   kept.caption_image.clear();
   kept.image_caption_begin = {0};
   kept.examples.clear();
+  const bool multi = encoded.multi_vector();
   const std::int64_t d = encoded.images.cols;
   MatrixF32 images{0, d, {}}, texts{0, d, {}};
+  MultiVectorSet image_tokens = encoded.image_tokens, text_tokens = encoded.text_tokens;
+  image_tokens.tokens.clear();
+  image_tokens.lengths.clear();
+  text_tokens.tokens.clear();
+  text_tokens.lengths.clear();
+  auto keep_item = [](const MultiVectorSet& from, std::int64_t i, MultiVectorSet& to) {
+    const float* item = from.item(i);
+    to.tokens.insert(to.tokens.end(), item, item + from.t_max * from.d);
+    to.lengths.push_back(from.lengths[i]);
+  };
   for (std::int64_t i = 0; i < dataset.n_images(); ++i) {
     if (bad[i]) continue;
     if (dataset.kind == "winoground" && i % 2 == 0)
@@ -302,19 +357,34 @@ void drop_images(Dataset& dataset, EncodedDataset& encoded) {
     const auto new_index = static_cast<std::int32_t>(kept.image_paths.size());
     kept.image_paths.push_back(dataset.image_paths[i]);
     kept.image_ids.push_back(dataset.image_ids[i]);
-    images.values.insert(images.values.end(), encoded.images.row(i), encoded.images.row(i) + d);
+    if (multi) {
+      keep_item(encoded.image_tokens, i, image_tokens);
+    } else {
+      images.values.insert(images.values.end(), encoded.images.row(i), encoded.images.row(i) + d);
+    }
     for (auto c = dataset.image_caption_begin[i]; c < dataset.image_caption_begin[i + 1]; ++c) {
       kept.captions.push_back(dataset.captions[c]);
       kept.caption_image.push_back(new_index);
-      texts.values.insert(texts.values.end(), encoded.texts.row(c), encoded.texts.row(c) + d);
+      if (multi) {
+        keep_item(encoded.text_tokens, c, text_tokens);
+      } else {
+        texts.values.insert(texts.values.end(), encoded.texts.row(c), encoded.texts.row(c) + d);
+      }
     }
     kept.image_caption_begin.push_back(static_cast<std::int32_t>(kept.captions.size()));
   }
-  images.rows = kept.n_images();
-  texts.rows = kept.n_captions();
+  if (multi) {
+    image_tokens.n = kept.n_images();
+    text_tokens.n = kept.n_captions();
+    encoded.image_tokens = std::move(image_tokens);
+    encoded.text_tokens = std::move(text_tokens);
+  } else {
+    images.rows = kept.n_images();
+    texts.rows = kept.n_captions();
+    encoded.images = std::move(images);
+    encoded.texts = std::move(texts);
+  }
   dataset = std::move(kept);
-  encoded.images = std::move(images);
-  encoded.texts = std::move(texts);
 }
 
 }  // namespace vlbench

@@ -97,7 +97,7 @@ TEST_F(ModelRegistry, InvalidUtf8NamesTheCaption) {
 }
 
 TEST(ModelRegistryNames, FamiliesAndRandomArchs) {
-  EXPECT_EQ(model_family_names(), (std::vector<std::string>{"clip", "siglip"}));
+  EXPECT_EQ(model_family_names(), (std::vector<std::string>{"clip", "siglip", "colpali"}));
   std::vector<std::string> archs;
   for (const auto& arch : random_model_archs()) archs.push_back(arch.arch);
   EXPECT_EQ(archs, (std::vector<std::string>{"clip", "siglip", "siglip2"}));

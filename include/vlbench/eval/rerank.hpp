@@ -45,6 +45,15 @@ struct RerankResult {
   std::optional<RerankDirectionResult> i2t;
 };
 
+// Late interaction alone: evaluate()'s metrics with MaxSim over the whole gallery in place of
+// the dense score. A query's tokens are summed (t2i: caption tokens over an image's tokens;
+// i2t: image tokens over a caption's, as FILIP scores the two directions); Winoground scores
+// s(caption, image) = MaxSim(caption tokens, image tokens). The rank rule and the bootstrap are
+// evaluate()'s; EvalResult::gemm is "maxsim". Token counts and dimensions that disagree with
+// the dataset are Errors naming them.
+EvalResult evaluate_maxsim(const Dataset& dataset, const MultiVectorSet& image_tokens,
+                           const MultiVectorSet& text_tokens, const EvalOptions& options);
+
 // images/texts: unit dense embeddings as for evaluate(); image_tokens.n == n_images,
 // text_tokens.n == n_captions, same d for both token sets (Errors name the counts).
 // Winoground datasets are an Error (no retrieval protocol).

@@ -5,6 +5,7 @@
 
 #include <vlbench/core/npy.hpp>
 #include <vlbench/data/dataset.hpp>
+#include <vlbench/index/maxsim.hpp>
 #include <vlbench/models/model.hpp>
 #include <vlbench/vision/image.hpp>
 
@@ -38,8 +39,13 @@ struct EncodeSpeed {
 };
 
 struct EncodedDataset {
+  // Single-vector models: images / texts; multi-vector models (output_kind multi_vector):
+  // image_tokens / text_tokens, and images / texts are 0 × d.
   MatrixF32 images;  // n_images × d, projected, unnormalized, gallery order
   MatrixF32 texts;   // n_captions × d
+  MultiVectorSet image_tokens;  // n_images items of image_vectors() L2-normalized tokens
+  MultiVectorSet text_tokens;   // n_captions items of text_vectors(ids) tokens
+  bool multi_vector() const { return image_tokens.n > 0 || text_tokens.n > 0; }
   // Images that could not be decoded (skip_bad_images): their rows are left zero, and
   // drop_images() removes them with their captions before evaluation.
   std::vector<std::int32_t> bad_images;

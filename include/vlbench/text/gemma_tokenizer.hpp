@@ -5,7 +5,8 @@
 //
 // encode(text) does, in order:
 //   1. the model's control pieces (<pad>, <eos>, <bos>, ...), <unk> and the added tokens of
-//      tokenizer_config.json's added_tokens_decoder (PaliGemma's <image>) split out of the
+//      tokenizer_config.json's added_tokens_decoder beyond the SentencePiece vocabulary
+//      (PaliGemma's <image>) split out of the
 //      text, leftmost-longest, as they are (no strip, no normalization); user-defined pieces
 //      (<start_of_turn>, <loc0000>, ...) SentencePiece keeps whole itself;
 //   2. every other piece through SentencePiece as the model says (Gemma's: no dummy prefix,
@@ -30,7 +31,7 @@ class GemmaTokenizer {
   // Reads DIR/tokenizer.model and, when present, DIR/tokenizer_config.json (add_bos_token,
   // add_eos_token, added_tokens_decoder). Errors name the file: missing tokenizer.model, a file
   // SentencePiece cannot load, malformed JSON, a model without <bos> / <eos> that the config
-  // asks to add, an added token whose id is another piece of the model.
+  // asks to add, a malformed added_tokens_decoder entry.
   static GemmaTokenizer from_directory(const std::filesystem::path& dir);
   GemmaTokenizer(GemmaTokenizer&&) noexcept;
   GemmaTokenizer& operator=(GemmaTokenizer&&) noexcept;

@@ -1,0 +1,161 @@
+// ColPali (../shared/fixtures/colpali-tiny: base + LoRA adapter) through the commands that take
+// --model, end to end: tokenize prints the processor's query ids, embed writes the MaxSim token
+// files (TOKENS.npy + LENGTHS.npy) matching the goldens, run evaluates by MaxSim on the bundled
+// datasets, and a missing base is a clear error.
+#include "test_util.hpp"
+
+#include <vlbench/core/atomic_file.hpp>
+#include <vlbench/core/npy.hpp>
+#include <vlbench/index/maxsim.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <sstream>
+
+namespace vlbench {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::repo_path;
+using testing::run_cli;
+using testing::TempDir;
+
+const auto& q = testing::shell_quote;
+
+class ColPaliCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::path(VLBENCH_SHARED_FIXTURES) / "colpali-tiny";
+    if (!fs::exists(root_)) GTEST_SKIP() << "no fixture at " << root_;
+    model_ = " --model " + q(root_ / "adapter") + " --base " + q(root_ / "base");
+    manifest_ = json::parse(read_file(root_ / "golden/manifest.json"));
+  }
+  fs::path root_;
+  std::string model_;
+  json manifest_;
+  TempDir dir_;
+};
+
+// The real rows of golden [n, T, d] embeddings (queries left-padded), as padded [n, t_max, d]
+// with zero rows after each item's tokens: what embed writes.
+std::vector<float> golden_right_padded(const fs::path& npy, const std::vector<std::int32_t>& lengths,
+                                       bool left_padded) {
+  const NpyArray a = read_npy(npy);
+  const std::vector<float> all = testing::read_npy_f32(npy);
+  const std::int64_t t = a.shape[1], d = a.shape[2];
+  std::vector<float> out(all.size(), 0.0f);
+  for (std::size_t i = 0; i < lengths.size(); ++i) {
+    const std::int64_t first = left_padded ? t - lengths[i] : 0;
+    std::memcpy(out.data() + i * t * d, all.data() + (i * t + first) * d,
+                sizeof(float) * lengths[i] * d);
+  }
+  return out;
+}
+
+TEST_F(ColPaliCli, TokenizeAndEmbedMatchTheGoldens) {
+  std::string lines;
+  for (const auto& query : manifest_["queries"]) lines += query.get<std::string>() + "\n";
+  testing::write_text(dir_ / "queries.txt", lines);
+  std::string output;
+  ASSERT_EQ(run_cli("tokenize" + model_ + " --text-list " + q(dir_ / "queries.txt"), &output), 0)
+      << output;
+  std::istringstream stream(output);
+  std::string line;
+  std::vector<std::int32_t> lengths;
+  for (const auto& ids : manifest_["query_ids_unpadded"]) {
+    ASSERT_TRUE(std::getline(stream, line));
+    EXPECT_EQ(json::parse(line)["ids"], ids);
+    lengths.push_back(static_cast<std::int32_t>(ids.size()));
+  }
+
+  ASSERT_EQ(run_cli("embed" + model_ + " --text-list " + q(dir_ / "queries.txt") +
+                        " --batch 3 --out " + q(dir_ / "q"),
+                    &output),
+            0)
+      << output;
+  const MultiVectorSet queries =
+      load_multi_vectors(dir_ / "q/TOKENS.npy", dir_ / "q/LENGTHS.npy", "text tokens");
+  EXPECT_EQ(queries.lengths, lengths);
+  EXPECT_EQ(queries.t_max, 31);
+  EXPECT_LE(testing::max_abs_diff(
+                queries.tokens,
+                golden_right_padded(root_ / "golden/query_embeddings.npy", lengths, true)),
+            1e-4);
+
+  std::string images;
+  for (const auto& name : manifest_["images"]) {
+    images += (fs::path(VLBENCH_SHARED_FIXTURES) / "images" / name.get<std::string>()).string() +
+              "\n";
+  }
+  testing::write_text(dir_ / "images.txt", images);
+  ASSERT_EQ(run_cli("embed" + model_ + " --image-list " + q(dir_ / "images.txt") +
+                        " --batch 5 --out " + q(dir_ / "p"),
+                    &output),
+            0)
+      << output;
+  const MultiVectorSet pages =
+      load_multi_vectors(dir_ / "p/TOKENS.npy", dir_ / "p/LENGTHS.npy", "image tokens");
+  EXPECT_EQ(pages.lengths, std::vector<std::int32_t>(8, 11));
+  EXPECT_LE(testing::max_abs_diff(
+                pages.tokens, golden_right_padded(root_ / "golden/image_embeddings.npy",
+                                                  pages.lengths, false)),
+            1e-4);
+
+  // preprocess gives the golden pixels (bicubic straight to 28x28).
+  ASSERT_EQ(run_cli("preprocess" + model_ + " --image-list " + q(dir_ / "images.txt") +
+                        " --out " + q(dir_ / "pix.npy"),
+                    &output),
+            0)
+      << output;
+  EXPECT_LE(testing::max_abs_diff(testing::read_npy_f32(dir_ / "pix.npy"),
+                                  testing::read_npy_f32(root_ / "golden/pixel_values.npy")),
+            1e-6);
+}
+
+TEST_F(ColPaliCli, RunEvaluatesByMaxSim) {
+  std::string output;
+  const std::string datasets =
+      " --dataset coco-karpathy:" + repo_path("data/coco-karpathy-mini").string() +
+      " --dataset winoground:" + repo_path("data/winoground-mini").string() + " --allow-any-size";
+  ASSERT_EQ(run_cli("run" + model_ + datasets + " --batch 4 --bootstrap 50 --out " +
+                        q(dir_ / "run"),
+                    &output),
+            0)
+      << output;
+  const fs::path stem = dir_ / "run" / "adapter";
+  const json coco = json::parse(read_file(stem / "coco-karpathy-test.json"));
+  EXPECT_EQ(coco["model"]["family"], "colpali");
+  EXPECT_EQ(coco["model"]["output"], "multi_vector");
+  EXPECT_EQ(coco["model"]["embed_dim"], 128);
+  EXPECT_TRUE(fs::exists(stem / "winoground-all.json"));
+  const MultiVectorSet pages =
+      load_multi_vectors(stem / "coco-karpathy-test/IMAGE_TOKENS.npy",
+                         stem / "coco-karpathy-test/IMAGE_LENGTHS.npy", "image tokens");
+  EXPECT_EQ(pages.t_max, 11);
+  // The same run with one thread gives exactly the same metrics.
+  ASSERT_EQ(run_cli("run" + model_ + datasets + " --batch 3 --threads 1 --bootstrap 50 --out " +
+                        q(dir_ / "run1"),
+                    &output),
+            0)
+      << output;
+  const json again = json::parse(read_file(dir_ / "run1/adapter/coco-karpathy-test.json"));
+  EXPECT_EQ(again["metrics"], coco["metrics"]);
+}
+
+TEST_F(ColPaliCli, AnAdapterWithoutItsBaseIsAClearError) {
+  std::string output;
+  testing::write_text(dir_ / "c.txt", "a query\n");
+  EXPECT_NE(run_cli("embed --model " + q(root_ / "adapter") + " --text-list " + q(dir_ / "c.txt") +
+                        " --out " + q(dir_ / "o"),
+                    &output),
+            0);
+  EXPECT_NE(output.find("vidore/colpaligemma-3b-pt-448-base"), std::string::npos) << output;
+  EXPECT_NE(output.find("--base"), std::string::npos) << output;
+  EXPECT_FALSE(fs::exists(dir_ / "o"));
+}
+
+}  // namespace
+}  // namespace vlbench
