@@ -289,5 +289,79 @@ TEST(Rerank, Errors) {
       {"constructed.jsonl", "winoground"});
 }
 
+
+TEST(EvaluateMaxSim, HandBuiltRanksAreThoseOfTheFullMaxSim) {
+  // The tokens of Rerank.HandBuiltReorder: caption 0 {e0}, caption 1 {e1}; image 0 {e0, e1},
+  // image 1 {(-1, -0.5)}. t2i: caption 0 ranks image 0 first (1 vs -1), caption 1 image 1
+  // second (1 from image 0, -0.5 from its own); i2t: image 0 scores both captions 1 (a tie).
+  const Dataset dataset = make_dataset({1, 1});
+  MultiVectorSet image_tokens{2, 2, 2, {1, 0, 0, 1, -1, -0.5f, 0, 0}, {2, 1}};
+  MultiVectorSet text_tokens{2, 1, 2, {1, 0, 0, 1}, {1, 1}};
+  const EvalResult r =
+      evaluate_maxsim(dataset, image_tokens, text_tokens, options_for(Protocol::standard));
+  EXPECT_EQ(r.gemm, "maxsim");
+  EXPECT_EQ(r.t2i->ranks, (std::vector<std::int32_t>{1, 2}));
+  EXPECT_EQ(r.t2i->ties, 0);
+  EXPECT_DOUBLE_EQ(r.t2i->mrr.value, 0.75);
+  EXPECT_EQ(r.i2t->ranks, (std::vector<std::int32_t>{1, 1}));
+  EXPECT_EQ(r.i2t->ties, 1);
+  // Counts that disagree with the dataset are errors naming them.
+  MultiVectorSet three = text_tokens;
+  three.n = 3;
+  testing::expect_error(
+      [&] { evaluate_maxsim(dataset, image_tokens, three, options_for(Protocol::standard)); },
+      {"text tokens", "3 items", "expected 2"});
+}
+
+TEST(EvaluateMaxSim, EqualsTheFullMaxSimOfTheTwoStageEvaluation) {
+  const Dataset dataset = make_dataset({3, 1, 2, 2, 1, 4, 1, 2, 1, 1, 3, 2, 1, 1, 2, 1});
+  SplitMix64 rng(5);
+  const MatrixF32 images = unit_matrix(dataset.n_images(), 12, rng);
+  const MatrixF32 texts = unit_matrix(dataset.n_captions(), 12, rng);
+  const MultiVectorSet image_tokens = random_tokens(dataset.n_images(), 9, 7, rng);
+  const MultiVectorSet text_tokens = random_tokens(dataset.n_captions(), 6, 7, rng);
+  for (const Protocol protocol : {Protocol::seed, Protocol::standard, Protocol::symmetric}) {
+    EvalOptions options = options_for(protocol);
+    const EvalResult full = evaluate_maxsim(dataset, image_tokens, text_tokens, options);
+    const RerankResult two = evaluate_rerank(dataset, images, texts, image_tokens, text_tokens,
+                                             options, {3});
+    EXPECT_EQ(full.t2i->ranks, two.t2i->full_maxsim.ranks);
+    EXPECT_EQ(full.i2t->ranks, two.i2t->full_maxsim.ranks);
+    EXPECT_EQ(full.t2i->r1.lo, two.t2i->full_maxsim.r1.lo);  // same bootstrap
+    // Any thread count: the same metrics.
+    options.threads = 1;
+    const EvalResult one = evaluate_maxsim(dataset, image_tokens, text_tokens, options);
+    EXPECT_EQ(one.t2i->ranks, full.t2i->ranks);
+    EXPECT_EQ(one.i2t->mrr.hi, full.i2t->mrr.hi);
+  }
+}
+
+TEST(EvaluateMaxSim, WinogroundScoresCaptionTokensAgainstImageTokens) {
+  // One example: caption 0 {e0}, caption 1 {e1}; image 0 {e0}, image 1 {(0.6, 0.8)}.
+  // s(c0,i0) = 1, s(c0,i1) = 0.6, s(c1,i0) = 0, s(c1,i1) = 0.8: text and image right.
+  Dataset dataset = make_dataset({});
+  dataset.kind = "winoground";
+  for (int j = 0; j < 2; ++j) {
+    dataset.image_paths.push_back("img_" + std::to_string(j) + ".png");
+    dataset.captions.push_back("caption");
+    dataset.caption_image.push_back(j);
+    dataset.image_caption_begin.push_back(j + 1);
+  }
+  dataset.examples.push_back({"0", "Object", "", "Object", 1});
+  MultiVectorSet image_tokens{2, 1, 2, {1, 0, 0.6f, 0.8f}, {1, 1}};
+  MultiVectorSet text_tokens{2, 1, 2, {1, 0, 0, 1}, {1, 1}};
+  const EvalResult r =
+      evaluate_maxsim(dataset, image_tokens, text_tokens, options_for(Protocol::standard));
+  ASSERT_TRUE(r.winoground);
+  EXPECT_EQ(r.winoground->outcome,
+            (std::vector<std::uint8_t>{kWinogroundText | kWinogroundImage | kWinogroundGroup}));
+  // Image 1 = {(0.6, 0.8), (1, 0)}: s(c0,i1) = 1 ties s(c0,i0) (the image score fails, flagged)
+  // and beats s(c1,i1) = 0.8 (the text score fails).
+  image_tokens = {2, 2, 2, {1, 0, 0, 0, 0.6f, 0.8f, 1, 0}, {1, 2}};
+  const EvalResult tied =
+      evaluate_maxsim(dataset, image_tokens, text_tokens, options_for(Protocol::standard));
+  EXPECT_EQ(tied.winoground->outcome, (std::vector<std::uint8_t>{kWinogroundTie}));
+}
+
 }  // namespace
 }  // namespace vlbench
