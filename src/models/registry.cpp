@@ -167,8 +167,18 @@ std::vector<RandomModelArch> random_model_archs() {
 
 namespace {
 
+// A checkpoint make-model may replace: a config.json, or (base + adapter pairs) a folder of
+// checkpoint folders.
 bool holds_config_json(const std::filesystem::path& dir) {
-  return std::filesystem::exists(dir / "config.json");
+  if (std::filesystem::exists(dir / "config.json")) return true;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (std::filesystem::exists(entry.path() / "config.json") ||
+        std::filesystem::exists(entry.path() / "adapter_config.json")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace

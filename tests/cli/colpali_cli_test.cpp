@@ -157,5 +157,47 @@ TEST_F(ColPaliCli, AnAdapterWithoutItsBaseIsAClearError) {
   EXPECT_FALSE(fs::exists(dir_ / "o"));
 }
 
+TEST(MakeModel, ColPaliWritesBaseAndAdapterThatFindEachOther) {
+  TempDir dir;
+  std::string output;
+  const fs::path out = dir / "m";
+  ASSERT_EQ(run_cli("make-model --arch colpali --size tiny --seed 3 --out " + q(out), &output), 0)
+      << output;
+  const fs::path base = out / "colpaligemma-3b-pt-448-base", adapter = out / "colpali-tiny";
+  const json config = json::parse(read_file(base / "config.json"));
+  EXPECT_EQ(config["model_type"], "paligemma");
+  EXPECT_EQ(config["architectures"], json::array({"ColPali"}));
+  const json adapter_config = json::parse(read_file(adapter / "adapter_config.json"));
+  EXPECT_EQ(adapter_config["base_model_name_or_path"], "vidore/colpaligemma-3b-pt-448-base");
+  EXPECT_TRUE(fs::exists(adapter / "adapter_model.safetensors"));
+  EXPECT_TRUE(fs::exists(adapter / "tokenizer.model"));
+  // The base is found next to the adapter (no --base); embeddings are unit tokens.
+  testing::write_text(dir / "q.txt", "a page about cats\n");
+  ASSERT_EQ(run_cli("embed --model " + q(adapter) + " --text-list " + q(dir / "q.txt") +
+                        " --out " + q(dir / "e"),
+                    &output),
+            0)
+      << output;
+  const MultiVectorSet tokens =
+      load_multi_vectors(dir / "e/TOKENS.npy", dir / "e/LENGTHS.npy", "text tokens");
+  ASSERT_EQ(tokens.n, 1);
+  EXPECT_GT(tokens.lengths[0], 11);  // <bos> "Query: ..." + 10 <pad> + "\n"
+  double norm = 0;
+  for (std::int64_t i = 0; i < 128; ++i) norm += double{tokens.tokens[i]} * tokens.tokens[i];
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  // The same seed gives the same bytes; make-model may replace its own output.
+  ASSERT_EQ(run_cli("make-model --arch colpali --size tiny --seed 3 --out " + q(dir / "again"),
+                    &output),
+            0);
+  EXPECT_EQ(read_file(dir / "again/colpaligemma-3b-pt-448-base/model.safetensors"),
+            read_file(base / "model.safetensors"));
+  EXPECT_EQ(read_file(dir / "again/colpali-tiny/adapter_model.safetensors"),
+            read_file(adapter / "adapter_model.safetensors"));
+  ASSERT_EQ(run_cli("make-model --arch colpali --size tiny --seed 4 --out " + q(out), &output), 0)
+      << output;
+  EXPECT_NE(read_file(dir / "again/colpaligemma-3b-pt-448-base/model.safetensors"),
+            read_file(base / "model.safetensors"));
+}
+
 }  // namespace
 }  // namespace vlbench

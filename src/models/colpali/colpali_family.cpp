@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "models/colpali/colpali_model.hpp"
+#include "models/colpali/random_colpali.hpp"
 #include "models/config_reader.hpp"
 #include "models/family.hpp"
 #include "models/lora.hpp"
@@ -217,12 +218,13 @@ std::unique_ptr<EmbeddingModel> load(const CheckpointInfo& info, const ModelLoad
 }
 
 std::vector<RandomModelArch> random_archs() {
-  return {};
+  return {{"colpali", random_colpali_sizes()}};
 }
 
-void write_random(const fs::path&, const std::string& arch, const std::string&, std::uint64_t,
-                  const fs::path&) {
-  fail("make-model: no random '{}' architecture in the colpali family yet", arch);
+void write_random(const fs::path& out, const std::string& arch, const std::string& size,
+                  std::uint64_t seed, const fs::path& tokenizer_dir) {
+  VLB_ASSERT(arch == "colpali");
+  write_random_colpali(out, size, seed, tokenizer_dir);
 }
 
 }  // namespace
