@@ -3,6 +3,7 @@
 #include <vlbench/core/error.hpp>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -66,6 +67,15 @@ void MappedFile::release_pages() const {
   // The mapping is private and never written, so dropping the pages loses nothing: a later
   // access reads them back from the file. The start is page aligned (it came from mmap).
   ::madvise(const_cast<std::byte*>(data_), size_, MADV_DONTNEED);
+}
+
+void MappedFile::release_range(const std::byte* begin, std::size_t bytes) const {
+  if (!contains(begin, bytes) || bytes == 0) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto first = (reinterpret_cast<std::uintptr_t>(begin) + page - 1) / page * page;
+  const auto last = (reinterpret_cast<std::uintptr_t>(begin) + bytes) / page * page;
+  if (last <= first) return;  // no whole page inside
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 }  // namespace vlbench

@@ -230,6 +230,19 @@ std::optional<std::size_t> first_non_finite(const std::vector<float>& values) {
 
 }  // namespace
 
+void Checkpoint::release(const std::string& name) const {
+  const std::size_t i = impl_->index_of(name);
+  if (i == impl_->tensors.size()) return;
+  const TensorRef& tensor = impl_->tensors[i];
+  for (const SafetensorsFile& shard : impl_->shards) {
+    if (shard.mapping().contains(tensor.data, tensor.nbytes)) {
+      shard.mapping().release_range(tensor.data, tensor.nbytes);
+      return;
+    }
+  }
+  if (impl_->torch_bin) impl_->torch_bin->mapping.release_range(tensor.data, tensor.nbytes);
+}
+
 std::vector<float> Checkpoint::load_f32(const std::string& name,
                                         const std::vector<std::int64_t>& expected_shape) const {
   const std::size_t i = impl_->index_of(name);

@@ -126,6 +126,8 @@ bool LoraAdapter::merge(const std::string& module, std::vector<float>& weight, s
   const std::string prefix = std::string(kPrefix) + module;
   const std::vector<float> a = weights_->load_f32(prefix + std::string(kA), {rank_, in});
   const std::vector<float> b = weights_->load_f32(prefix + std::string(kB), {out, rank_});
+  weights_->release(prefix + std::string(kA));
+  weights_->release(prefix + std::string(kB));
   // delta[o, i] = Σ_k B[o, k] · A[k, i]: gemm_nt wants the second operand as [in, r].
   std::vector<float> a_t(static_cast<std::size_t>(in * rank_));
   for (std::int64_t k = 0; k < rank_; ++k) {

@@ -24,6 +24,7 @@ WeightLoader::WeightLoader(const std::filesystem::path& dir) : checkpoint_(Check
 std::vector<float> WeightLoader::load(const std::string& name,
                                       const std::vector<std::int64_t>& shape) {
   std::vector<float> values = checkpoint_.load_f32(name, shape);
+  checkpoint_.release(name);  // the float32 copy is all the model keeps
   used_.insert(name);
   parameter_count_ += static_cast<std::int64_t>(values.size());
   return values;

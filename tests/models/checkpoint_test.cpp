@@ -12,6 +12,7 @@
 #include "vlbench/core/atomic_file.hpp"
 
 #include <cstring>
+#include <unistd.h>
 #include <fstream>
 #include <limits>
 #include <string>
@@ -99,6 +100,34 @@ TEST(Checkpoint, LoadF32ErrorsNameTensorFileAndShapes) {
 }
 
 // --- write_safetensors -------------------------------------------------------------------
+
+// This process's resident set, bytes (/proc/self/statm).
+std::int64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+
+TEST(Checkpoint, ReleaseDropsATensorsPagesAndTheValuesStay) {
+  testing::TempDir dir;
+  std::vector<float> big(1 << 20), small(3);  // 4 MiB, then 12 bytes
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<float>(i % 1000) * 0.5f;
+  small = {1.5f, -2.0f, 3.25f};
+  write_safetensors(dir / "model.safetensors",
+                    {{"big", DType::f32, {1 << 20}, big.data()}, {"small", DType::f32, {3}, small.data()}});
+  const Checkpoint checkpoint = Checkpoint::open(dir.path());
+  const TensorRef* tensor = checkpoint.find("big");
+  ASSERT_NE(tensor, nullptr);
+  EXPECT_EQ(checkpoint.load_f32("big", {1 << 20}), big);  // the load touched its 4 MiB
+  const std::int64_t before = resident_bytes();
+  checkpoint.release("big");
+  EXPECT_GE(before - resident_bytes(), 3 << 20) << "the mapped pages left the resident set";
+  EXPECT_EQ(checkpoint.load_f32("big", {1 << 20}), big);  // faulted back in from the file
+  checkpoint.release("small");  // no whole page of its own: nothing happens
+  checkpoint.release("absent");
+  EXPECT_EQ(checkpoint.load_f32("small", {3}), small);
+}
 
 TEST(WriteSafetensors, ExactBytesOfASmallFile) {
   TempDir tmp;

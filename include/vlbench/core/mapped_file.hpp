@@ -25,6 +25,13 @@ class MappedFile {
   // Tells the kernel the pages are no longer needed (they leave the resident set; a later
   // read faults them back in from the file). For inputs that were copied out once.
   void release_pages() const;
+  // The same for the whole pages inside [begin, begin + bytes), which must lie in this map
+  // (checked: a range outside it is ignored): one tensor of a checkpoint, once converted.
+  void release_range(const std::byte* begin, std::size_t bytes) const;
+  bool contains(const std::byte* begin, std::size_t bytes) const {
+    return data_ != nullptr && begin >= data_ && bytes <= size_ &&
+           static_cast<std::size_t>(begin - data_) <= size_ - bytes;
+  }
 
  private:
   std::filesystem::path path_;

@@ -36,6 +36,7 @@ class SafetensorsFile {
   // Throws Error ("<file>: no tensor named <name>") when absent.
   const TensorInfo& at(const std::string& name) const;
   const std::byte* data(const TensorInfo& tensor) const { return file_.data() + tensor.offset; }
+  const MappedFile& mapping() const { return file_; }
   // The optional "__metadata__" string map.
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 

@@ -48,6 +48,11 @@ class Checkpoint {
   // file, and both shapes.
   std::vector<float> load_f32(const std::string& name,
                               const std::vector<std::int64_t>& expected_shape) const;
+  // Drops the tensor's memory-mapped pages from the resident set (a later read faults them
+  // back in from the file): a loader that has converted a tensor releases it, so loading never
+  // holds the file's bytes and the compute copy of every weight at once. A tensor read into
+  // memory (an inflated pytorch_model.bin entry) is left alone; an unknown name is ignored.
+  void release(const std::string& name) const;
 
  private:
   struct Impl;
