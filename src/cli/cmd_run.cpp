@@ -13,7 +13,12 @@
 #include <vlbench/pipeline/encode.hpp>
 #include <vlbench/report/results.hpp>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <map>
 #include <chrono>
 #include <cstdio>
 
@@ -160,8 +165,47 @@ struct RunArgs {
   int bootstrap = 1000;
   std::uint64_t seed = 0;
   std::string out = "out/run";
+  std::string rerank_model;  // a multi-vector model: the two-stage pipeline
+  std::int64_t rerank_depth = 100;
   ModelFlags model;
 };
+
+// The folder name of a model directory (keeps results of two checkpoints apart).
+std::string folder_name(const fs::path& dir) {
+  const fs::path clean = dir.lexically_normal();
+  return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
+}
+
+// p50 / p95 / p99 (nearest rank) of seconds.
+json percentiles_json(std::vector<double> seconds) {
+  std::sort(seconds.begin(), seconds.end());
+  const auto at = [&](double p) {
+    const auto k = static_cast<std::size_t>(
+        std::max(1.0, std::ceil(p * static_cast<double>(seconds.size()))));
+    return seconds[std::min(k, seconds.size()) - 1];
+  };
+  return {{"p50", at(0.50)}, {"p95", at(0.95)}, {"p99", at(0.99)}, {"n", seconds.size()}};
+}
+
+// Seconds to tokenize and encode one query at a time (as a search service does), over the
+// first `n` captions of the dataset.
+std::vector<double> query_encode_seconds(const EmbeddingModel& model, const Dataset& dataset,
+                                         std::int64_t n) {
+  std::vector<double> seconds;
+  std::vector<float> out;
+  for (std::int64_t c = 0; c < std::min(n, dataset.n_captions()); ++c) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto ids = model.tokenize({dataset.captions[c]});
+    out.resize(static_cast<std::size_t>(model.text_vectors(ids[0]) * model.embed_dim()));
+    model.encode_texts(ids, out.data());
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return seconds;
+}
+
+// Queries whose single-query encode time is measured for the two-stage latency.
+constexpr std::int64_t kLatencyQueries = 32;
 
 void run_run(RunArgs args) {
   const fs::path out = args.out;
@@ -188,13 +232,33 @@ void run_run(RunArgs args) {
   eval_options.bootstrap = {args.bootstrap, args.seed};
   eval_options.threads = args.model.threads;
 
+  // The two-stage pipeline: the re-ranking model encodes each dataset once, for every model.
+  std::unique_ptr<EmbeddingModel> reranker;
+  std::string rerank_name;
+  std::map<std::string, EncodedDataset> rerank_encoded;  // by dataset spec
+  std::map<std::string, std::vector<double>> rerank_query_seconds;
+  if (!args.rerank_model.empty()) {
+    reranker = args.model.load(args.rerank_model);
+    rerank_name = folder_name(args.rerank_model);
+    if (reranker->output_kind() != OutputKind::multi_vector) {
+      fail("--rerank-model {}: a {} model gives one vector per item; re-ranking needs a "
+           "multi-vector (late interaction) model such as ColPali",
+           args.rerank_model, reranker->family());
+    }
+    if (args.rerank_depth < 1) fail("--rerank-depth must be >= 1, got {}", args.rerank_depth);
+  }
+
   std::vector<LoadedResults> all;
+  std::string rerank_tables;
   for (const fs::path model_dir : args.models) {
     const std::unique_ptr<EmbeddingModel> model = args.model.load(model_dir);
     // The folder name keeps results of two checkpoints apart; the model's own name is recorded.
-    const fs::path clean = model_dir.lexically_normal();
-    const std::string name =
-        (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
+    const std::string name = folder_name(model_dir);
+    if (reranker && model->output_kind() != OutputKind::single_vector) {
+      fail("--model {}: with --rerank-model, --model names the stage-1 dense model, and this "
+           "one is multi-vector",
+           model_dir.string());
+    }
     const json model_json = {{"name", name},
                              {"model_name", model->name()},
                              {"path", fs::absolute(model_dir).string()},
@@ -256,11 +320,80 @@ void run_run(RunArgs args) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       json document = make_results_document(dataset, result, context);
       document["dataset"]["skipped_images"] = skipped;
+      if (reranker && dataset.kind == "winoground") {
+        std::fprintf(stderr, "%s: no two-stage re-ranking on winoground (no retrieval)\n",
+                     spec.c_str());
+      } else if (reranker) {
+        // Stage 2: the re-ranking model's tokens of the same dataset (encoded once).
+        auto found = rerank_encoded.find(spec);
+        if (found == rerank_encoded.end()) {
+          Dataset rerank_dataset = dataset_flags.open();
+          std::fprintf(stderr, "%s (re-ranking) on %s\n", rerank_name.c_str(), spec.c_str());
+          EncodedDataset tokens =
+              encode_dataset(*reranker, rerank_dataset, args.model.encode_options());
+          drop_images(rerank_dataset, tokens);
+          write_embeddings(out / rerank_name / (dataset.kind + "-" + dataset.split), tokens);
+          rerank_query_seconds[spec] =
+              query_encode_seconds(*reranker, rerank_dataset, kLatencyQueries);
+          found = rerank_encoded.emplace(spec, std::move(tokens)).first;
+        }
+        const EncodedDataset& tokens = found->second;
+        if (tokens.image_tokens.n != dataset.n_images() ||
+            tokens.text_tokens.n != dataset.n_captions()) {
+          fail("{} on {}: the two models read {} and {} images (a bad image one decoder "
+               "skipped and the other did not)",
+               rerank_name, spec, dataset.n_images(), tokens.image_tokens.n);
+        }
+        MatrixF32 images = encoded.images, texts = encoded.texts;
+        normalize_rows(images, "image embeddings of " + name);
+        normalize_rows(texts, "text embeddings of " + name);
+        RerankOptions rerank_options;
+        rerank_options.depth = args.rerank_depth;
+        const RerankResult rerank = evaluate_rerank(dataset, images, texts, tokens.image_tokens,
+                                                    tokens.text_tokens, eval_options,
+                                                    rerank_options);
+        json section = rerank_json(rerank);
+        section["model"] = {{"name", rerank_name},
+                            {"model_name", reranker->name()},
+                            {"path", fs::absolute(args.rerank_model).string()},
+                            {"family", reranker->family()},
+                            {"description", reranker->description()},
+                            {"params", reranker->parameter_count()},
+                            {"embed_dim", reranker->embed_dim()},
+                            {"sha256", weights_sha256(args.rerank_model)}};
+        section["speed"] = {{"image_encode_per_s", tokens.speed.image_encode_per_s},
+                            {"end_to_end_images_per_s", tokens.speed.end_to_end_images_per_s},
+                            {"text_encode_per_s", tokens.speed.text_encode_per_s}};
+        // Per-query latency as a user sees it: each model encodes the query (one at a time),
+        // then its stage searches. p50s add up to the two-stage p50 estimate.
+        const std::vector<double> dense_seconds =
+            query_encode_seconds(*model, dataset, kLatencyQueries);
+        const json dense_encode = percentiles_json(dense_seconds);
+        const json rerank_encode = percentiles_json(rerank_query_seconds[spec]);
+        section["query_encode_seconds"] = {{"stage1_model", dense_encode},
+                                           {"stage2_model", rerank_encode}};
+        if (rerank.t2i) {
+          const double s1 = dense_encode["p50"].get<double>() + rerank.t2i->stage1_latency.p50;
+          section["t2i_query_seconds_p50"] = {
+              {"stage1_only", s1},
+              {"two_stage", s1 + rerank_encode["p50"].get<double>() +
+                                rerank.t2i->stage2_latency.p50}};
+        }
+        rerank_tables += fmt::format("## {} → {} on {}\n\n", name, rerank_name, spec) +
+                         render_rerank_markdown(section) +
+                         fmt::format(
+                             "t2i per query, encode included (p50): stage 1 only {:.3g} ms, "
+                             "two-stage {:.3g} ms ({} queries encoded one at a time)\n\n",
+                             1e3 * section["t2i_query_seconds_p50"]["stage1_only"].get<double>(),
+                             1e3 * section["t2i_query_seconds_p50"]["two_stage"].get<double>(),
+                             dense_encode["n"].get<std::int64_t>());
+        document["rerank"] = std::move(section);
+      }
       write_results(stem.string() + ".json", document, result);
       all.push_back(read_results(stem.string() + ".json"));
     }
   }
-  const std::string tables = render_markdown(all);
+  const std::string tables = render_markdown(all) + rerank_tables;
   write_file_atomic(out / "report.md", tables);
   std::fputs(tables.c_str(), stdout);
   std::printf(
@@ -313,6 +446,12 @@ void add_encode_and_run(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str();
     sub->add_option("--out", args->out, "output folder")->capture_default_str();
+    sub->add_option("--rerank-model", args->rerank_model,
+                    "a multi-vector model (ColPali) that re-ranks each --model's dense top-N by "
+                    "MaxSim: the two-stage pipeline, with both stages' metrics and latency");
+    sub->add_option("--rerank-depth", args->rerank_depth, "N: dense candidates re-ranked")
+        ->check(at_least(1))
+        ->capture_default_str();
     args->model.add_to(sub);
     sub->callback([args] { run_run(*args); });
   }

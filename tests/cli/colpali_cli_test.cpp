@@ -145,6 +145,58 @@ TEST_F(ColPaliCli, RunEvaluatesByMaxSim) {
   EXPECT_EQ(again["metrics"], coco["metrics"]);
 }
 
+TEST_F(ColPaliCli, RunWithRerankModelIsTheTwoStagePipeline) {
+  const fs::path dense = fs::path(VLBENCH_SHARED_FIXTURES) / "clip-tiny-quickgelu";
+  if (!fs::exists(dense)) GTEST_SKIP() << "no fixture at " << dense;
+  std::string output;
+  const std::string coco = " --dataset coco-karpathy:" +
+                           repo_path("data/coco-karpathy-mini").string() + " --allow-any-size";
+  const std::string rerank = " --rerank-model " + q(root_ / "adapter") + " --base " +
+                             q(root_ / "base") + " --rerank-depth 10";
+  ASSERT_EQ(run_cli("run --model " + q(dense) + rerank + coco + " --bootstrap 50 --out " +
+                        q(dir_ / "two"),
+                    &output),
+            0)
+      << output;
+  EXPECT_NE(output.find("Two-stage retrieval: dense top-10 re-ranked by MaxSim"), std::string::npos)
+      << output;
+  // The dense model alone, and ColPali alone (MaxSim over the whole gallery).
+  ASSERT_EQ(run_cli("run --model " + q(dense) + coco + " --bootstrap 50 --out " + q(dir_ / "dense"),
+                    &output),
+            0)
+      << output;
+  ASSERT_EQ(run_cli("run" + model_ + coco + " --bootstrap 50 --out " + q(dir_ / "late"), &output),
+            0)
+      << output;
+  const json two = json::parse(read_file(dir_ / "two/clip-tiny-quickgelu/coco-karpathy-test.json"));
+  const json alone =
+      json::parse(read_file(dir_ / "dense/clip-tiny-quickgelu/coco-karpathy-test.json"));
+  const json late = json::parse(read_file(dir_ / "late/adapter/coco-karpathy-test.json"));
+  const json& r = two["rerank"];
+  EXPECT_EQ(r["depth"], 10);
+  EXPECT_EQ(r["model"]["family"], "colpali");
+  for (const char* direction : {"t2i", "i2t"}) {
+    SCOPED_TRACE(direction);
+    // Stage 1 is the dense evaluation; MaxSim over the whole gallery is ColPali's own run.
+    EXPECT_EQ(r[direction]["stage1"], alone["metrics"][direction]);
+    EXPECT_EQ(r[direction]["full_maxsim"], late["metrics"][direction]);
+    EXPECT_TRUE(r[direction]["stage2"].contains("r1"));
+    EXPECT_GT(r[direction]["latency_seconds"]["stage2"]["p50"].get<double>(), 0.0);
+  }
+  EXPECT_GT(r["query_encode_seconds"]["stage2_model"]["p50"].get<double>(), 0.0);
+  EXPECT_GT(r["t2i_query_seconds_p50"]["two_stage"].get<double>(),
+            r["t2i_query_seconds_p50"]["stage1_only"].get<double>());
+  // ColPali's tokens are written once, under its own name.
+  EXPECT_TRUE(fs::exists(dir_ / "two/adapter/coco-karpathy-test/IMAGE_TOKENS.npy"));
+
+  // The re-ranking model must be multi-vector, the stage-1 model single-vector.
+  EXPECT_NE(run_cli("run --model " + q(dense) + " --rerank-model " + q(dense) + coco +
+                        " --out " + q(dir_ / "bad"),
+                    &output),
+            0);
+  EXPECT_NE(output.find("re-ranking needs a multi-vector"), std::string::npos) << output;
+}
+
 TEST_F(ColPaliCli, AnAdapterWithoutItsBaseIsAClearError) {
   std::string output;
   testing::write_text(dir_ / "c.txt", "a query\n");
