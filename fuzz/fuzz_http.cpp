@@ -36,7 +36,7 @@ struct Service {
     index->add(n, x.data());
     options.max_k = 20;
     options.max_body_bytes = 1 << 16;
-    api = serve::make_search_api(index, options, nullptr, metrics);
+    api = serve::make_search_api(index, options, nullptr, nullptr, metrics);
     limits.max_body_bytes = options.max_body_bytes;
     limits.max_header_bytes = 4096;
   }

@@ -24,7 +24,7 @@ namespace vlbench::cli {
 namespace {
 
 struct ServeArgs {
-  std::string index_dir, model, paths;
+  std::string index_dir, model, paths, rerank_model, base;
   bool no_verify = false;
   std::vector<std::string> params;
   std::string rerank_tokens, rerank_lengths;
@@ -105,6 +105,8 @@ void run_serve(ServeArgs& args) {
 
   ServeOptions& options = args.options;
   options.model_dir = args.model;
+  options.rerank_model_dir = args.rerank_model;
+  options.model_base = args.base;
   const std::filesystem::path default_paths = std::filesystem::path(args.index_dir) / "paths.txt";
   if (!args.paths.empty()) {
     options.paths = read_gallery_paths(args.paths, index->size());
@@ -157,6 +159,10 @@ void add_serve(CLI::App& app) {
   sub->add_option("--rerank-image-tokens", args->rerank_tokens,
                   "TOKENS.npy [n, t_max, d] of the gallery for MaxSim re-ranking");
   sub->add_option("--rerank-image-lengths", args->rerank_lengths, "LENGTHS.npy int32 [n]");
+  sub->add_option("--rerank-model", args->rerank_model,
+                  "multi-vector model (ColPali) that encodes each text query into query tokens "
+                  "for MaxSim re-ranking against --rerank-image-tokens (needs --model)");
+  add_base_option(sub, args->base);
   sub->add_option("--rerank-depth", args->rerank_depth, "dense candidates re-scored per query")
       ->check(at_least(1))
       ->capture_default_str();

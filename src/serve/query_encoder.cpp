@@ -12,12 +12,20 @@ namespace vlbench::serve {
 
 namespace {
 
-std::unique_ptr<EmbeddingModel> load(const std::filesystem::path& dir, int threads) {
+std::unique_ptr<EmbeddingModel> load(const std::filesystem::path& dir, int threads,
+                                     bool multi_vector, const std::filesystem::path& base) {
   ModelLoadOptions options;
   options.threads = threads;
+  if (std::filesystem::exists(dir / "adapter_config.json")) options.base = base;
   std::unique_ptr<EmbeddingModel> model = load_model(dir, options);
-  if (model->output_kind() != OutputKind::single_vector) {
-    fail("{}: a {} model gives several vectors per query; the server's dense search needs one",
+  if (!multi_vector && model->output_kind() != OutputKind::single_vector) {
+    fail("{}: a {} model gives several vectors per query; the server's dense search needs one "
+         "(a late-interaction model goes to --rerank-model)",
+         dir.string(), model->family());
+  }
+  if (multi_vector && model->output_kind() != OutputKind::multi_vector) {
+    fail("{}: a {} model gives one vector per query; --rerank-model needs a multi-vector "
+         "(late interaction) model such as ColPali",
          dir.string(), model->family());
   }
   model->preprocess_config();  // read (and checked) now, not on the first image query
@@ -27,8 +35,9 @@ std::unique_ptr<EmbeddingModel> load(const std::filesystem::path& dir, int threa
 }  // namespace
 
 QueryEncoder::QueryEncoder(const std::filesystem::path& model_dir, int threads,
-                           std::int64_t max_image_pixels)
-    : model_(load(model_dir, threads)),
+                           std::int64_t max_image_pixels, bool multi_vector,
+                           const std::filesystem::path& base)
+    : model_(load(model_dir, threads, multi_vector, base)),
       max_image_pixels_(max_image_pixels),
       folder_name_(std::filesystem::absolute(model_dir).lexically_normal().filename().string()) {
   if (folder_name_.empty()) {  // "dir/" normalizes to a trailing empty name
@@ -46,6 +55,19 @@ std::vector<float> QueryEncoder::encode_text(const std::string& text,
     model_->encode_texts(ids, out.data());
   }
   normalize_or_fail(out, "text embedding");
+  return out;
+}
+
+std::vector<float> QueryEncoder::encode_text_tokens(const std::string& text,
+                                                   std::int64_t* n_tokens) const {
+  const std::vector<std::vector<std::int32_t>> ids = model_->tokenize({text});
+  const std::int64_t rows = model_->text_vectors(ids.at(0));
+  std::vector<float> out(static_cast<std::size_t>(rows * dim()));
+  {
+    std::lock_guard<std::mutex> lock(model_mutex_);
+    model_->encode_texts(ids, out.data());
+  }
+  *n_tokens = rows;
   return out;
 }
 

@@ -17,12 +17,15 @@ namespace vlbench::serve {
 
 class QueryEncoder {
  public:
-  // Loads DIR's config, weights, tokenizer and preprocessor config. Errors name the file; a
-  // model with several vectors per item, or a preprocessor output size other than the model's
-  // image size, is an Error.
+  // Loads DIR's config, weights, tokenizer and preprocessor config (`base`: the base of a PEFT
+  // adapter folder, ModelLoadOptions::base). Errors name the file; a model of the other output
+  // kind (`multi_vector` false: one vector per item, for the dense search; true: a
+  // late-interaction model for re-ranking), or a preprocessor output size other than the
+  // model's image size, is an Error.
   // Image queries declaring more than max_image_pixels pixels are ImageTooLarge (0: no limit).
   QueryEncoder(const std::filesystem::path& model_dir, int threads,
-               std::int64_t max_image_pixels = kPillowMaxImagePixels);
+               std::int64_t max_image_pixels = kPillowMaxImagePixels, bool multi_vector = false,
+               const std::filesystem::path& base = {});
 
   std::int64_t dim() const { return model_->embed_dim(); }
   // The model's name (EmbeddingModel::name) and its checkpoint folder's name.
@@ -35,6 +38,8 @@ class QueryEncoder {
   // `n_tokens` (optional) receives the length of the token sequence encoded.
   std::vector<float> encode_text(const std::string& text, std::int64_t* n_tokens = nullptr) const;
   std::vector<float> encode_image(const std::string& file_bytes) const;
+  // A multi-vector model's query tokens: n_tokens × dim(), unit rows, every scored token.
+  std::vector<float> encode_text_tokens(const std::string& text, std::int64_t* n_tokens) const;
 
  private:
   std::unique_ptr<EmbeddingModel> model_;

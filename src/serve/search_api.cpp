@@ -78,9 +78,10 @@ namespace {
 class SearchApi final : public HttpService {
  public:
   SearchApi(std::shared_ptr<const VectorIndex> index, const ServeOptions& options,
-            std::unique_ptr<QueryEncoder> encoder, Metrics& metrics)
+            std::unique_ptr<QueryEncoder> encoder, std::unique_ptr<QueryEncoder> rerank_encoder,
+            Metrics& metrics)
       : index_(std::move(index)), options_(options), encoder_(std::move(encoder)),
-        metrics_(metrics) {
+        rerank_encoder_(std::move(rerank_encoder)), metrics_(metrics) {
     limits_.dim = index_->dim();
     limits_.max_k = options_.max_k;
     limits_.token_dim = options_.rerank_docs ? options_.rerank_docs->d : 0;
@@ -110,7 +111,8 @@ class SearchApi final : public HttpService {
                                      {"size", index_->size()},
                                      {"dim", index_->dim()},
                                      {"model", encoder_ != nullptr},
-                                     {"rerank", options_.rerank_docs != nullptr}});
+                                     {"rerank", options_.rerank_docs != nullptr},
+                                     {"rerank_model", rerank_encoder_ != nullptr}});
     }
     if (request.path == "/metrics") {
       HttpResponse response;
@@ -236,13 +238,17 @@ class SearchApi final : public HttpService {
   std::shared_ptr<const VectorIndex> index_;
   const ServeOptions& options_;
   std::unique_ptr<QueryEncoder> encoder_;
+  std::unique_ptr<QueryEncoder> rerank_encoder_;
   Metrics& metrics_;
   RequestLimits limits_;
 };
 
 json SearchApi::run_search(const SearchRequest& request, Clock::time_point start) {
   using Kind = SearchRequest::Kind;
-  const bool rerank = !request.query_tokens.empty();
+  // A text query is re-ranked by the re-ranking model's tokens of it, unless it brings its own.
+  const bool model_tokens =
+      rerank_encoder_ != nullptr && request.kind == Kind::text && request.query_tokens.empty();
+  const bool rerank = !request.query_tokens.empty() || model_tokens;
   if (rerank && request.k > options_.rerank_depth) {
     fail("k: {} exceeds the re-ranking depth {} (--rerank-depth)", request.k, options_.rerank_depth);
   }
@@ -255,6 +261,11 @@ json SearchApi::run_search(const SearchRequest& request, Clock::time_point start
   std::vector<float> encoded;
   if (request.kind == Kind::text) encoded = encoder_->encode_text(request.text);
   if (request.kind == Kind::image) encoded = encoder_->encode_image(request.image_bytes);
+  std::vector<float> own_tokens;
+  std::int64_t n_own_tokens = 0;
+  if (model_tokens) own_tokens = rerank_encoder_->encode_text_tokens(request.text, &n_own_tokens);
+  const float* query_tokens = model_tokens ? own_tokens.data() : request.query_tokens.data();
+  const std::int64_t n_query_tokens = model_tokens ? n_own_tokens : request.n_query_tokens;
   const std::vector<float>& query = request.kind == Kind::embedding ? request.embedding : encoded;
   const Clock::time_point search_start = Clock::now();
 
@@ -274,8 +285,8 @@ json SearchApi::run_search(const SearchRequest& request, Clock::time_point start
   json body;
   if (rerank) {
     const RankedList ranked =
-        rerank_candidates(request.query_tokens.data(), request.n_query_tokens,
-                                 *options_.rerank_docs, ids, dense_scores, request.k);
+        rerank_candidates(query_tokens, n_query_tokens, *options_.rerank_docs, ids, dense_scores,
+                          request.k);
     ids = ranked.ids;
     body["scores"] = ranked.scores;
     body["dense_scores"] = ranked.dense_scores;
@@ -310,8 +321,10 @@ json SearchApi::run_search(const SearchRequest& request, Clock::time_point start
 std::unique_ptr<HttpService> make_search_api(std::shared_ptr<const VectorIndex> index,
                                              const ServeOptions& options,
                                              std::unique_ptr<QueryEncoder> encoder,
+                                             std::unique_ptr<QueryEncoder> rerank_encoder,
                                              Metrics& metrics) {
-  return std::make_unique<SearchApi>(std::move(index), options, std::move(encoder), metrics);
+  return std::make_unique<SearchApi>(std::move(index), options, std::move(encoder),
+                                     std::move(rerank_encoder), metrics);
 }
 
 }  // namespace vlbench::serve

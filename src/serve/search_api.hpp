@@ -14,10 +14,12 @@
 namespace vlbench::serve {
 
 // `options` (already checked by SearchServer) and `metrics` must outlive the service;
-// `encoder` may be null (embedding queries only).
+// `encoder` may be null (embedding queries only); `rerank_encoder` (a multi-vector model, or
+// null) turns text queries into query tokens for re-ranking.
 std::unique_ptr<HttpService> make_search_api(std::shared_ptr<const VectorIndex> index,
                                              const ServeOptions& options,
                                              std::unique_ptr<QueryEncoder> encoder,
+                                             std::unique_ptr<QueryEncoder> rerank_encoder,
                                              Metrics& metrics);
 
 }  // namespace vlbench::serve

@@ -72,15 +72,36 @@ SearchServer::SearchServer(std::shared_ptr<const VectorIndex> index, ServeOption
   std::unique_ptr<serve::QueryEncoder> encoder;
   if (!options.model_dir.empty()) {
     encoder = std::make_unique<serve::QueryEncoder>(options.model_dir, options.model_threads,
-                                                    options.max_image_pixels);
+                                                    options.max_image_pixels, false,
+                                                    options.model_base);
     if (encoder->dim() != index->dim()) {
       fail("{}: the model's embeddings have {} dimensions, the index {}",
            options.model_dir.string(), encoder->dim(), index->dim());
     }
   }
+  std::unique_ptr<serve::QueryEncoder> rerank_encoder;
+  if (!options.rerank_model_dir.empty()) {
+    if (!options.rerank_docs) {
+      fail("--rerank-model {}: needs the gallery's page tokens (--rerank-image-tokens, "
+           "--rerank-image-lengths, from `vlbench encode` or `embed` with that model)",
+           options.rerank_model_dir.string());
+    }
+    if (!encoder) {
+      fail("--rerank-model {}: needs --model (the dense model of stage 1) to encode the query",
+           options.rerank_model_dir.string());
+    }
+    rerank_encoder = std::make_unique<serve::QueryEncoder>(
+        options.rerank_model_dir, options.model_threads, options.max_image_pixels, true,
+        options.model_base);
+    if (rerank_encoder->dim() != options.rerank_docs->d) {
+      fail("{}: the re-ranking model's tokens have {} dimensions, --rerank-image-tokens {}",
+           options.rerank_model_dir.string(), rerank_encoder->dim(), options.rerank_docs->d);
+    }
+  }
   impl_->options = std::move(options);
   const ServeOptions& o = impl_->options;
-  impl_->api = serve::make_search_api(std::move(index), o, std::move(encoder), impl_->metrics);
+  impl_->api = serve::make_search_api(std::move(index), o, std::move(encoder),
+                                      std::move(rerank_encoder), impl_->metrics);
 
   const auto ms = [](double seconds) {
     return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000 + 0.5));

@@ -110,6 +110,12 @@ struct ServeOptions {
   // null: no re-ranking. rerank_depth: dense candidates re-scored per query (>= 1).
   std::shared_ptr<const MultiVectorSet> rerank_docs;
   std::int64_t rerank_depth = 100;
+  // A multi-vector model (ColPali) that encodes text queries into query tokens, so a text
+  // query is re-ranked without "query_tokens" in the request; needs rerank_docs of its
+  // token dimension. Empty: query tokens come only from requests.
+  std::filesystem::path rerank_model_dir;
+  // The base checkpoint of model_dir / rerank_model_dir when either is a PEFT adapter folder.
+  std::filesystem::path model_base;
 };
 
 // Reads a gallery paths file: one path per line (UTF-8, '\n' or "\r\n" line ends, a final
