@@ -78,14 +78,6 @@ nlohmann::ordered_json describe_file(const std::string& path) {
   return {{"path", path}, {"sha256", sha256_file(path)}};
 }
 
-PerQuery per_query_of(const EvalResult& r) {
-  PerQuery p;
-  if (r.t2i) p.t2i_rank = r.t2i->ranks;
-  if (r.i2t) p.i2t_rank = r.i2t->ranks;
-  if (r.winoground) p.winoground_outcome = r.winoground->outcome;
-  return p;
-}
-
 nlohmann::ordered_json describe_embeddings(const std::string& path, const MatrixF32& m) {
   return {{"path", path}, {"sha256", sha256_file(path)}, {"rows", m.rows}, {"dim", m.cols}};
 }

@@ -7,7 +7,11 @@
 #include <vlbench/core/atomic_file.hpp>
 #include <vlbench/core/error.hpp>
 #include <vlbench/core/hash.hpp>
+#include <vlbench/core/thread_pool.hpp>
+#include <vlbench/eval/compare.hpp>
 #include <vlbench/eval/embeddings.hpp>
+#include <vlbench/index/quantize.hpp>
+#include <vlbench/index/token_pooling.hpp>
 #include <vlbench/eval/rerank.hpp>
 #include <vlbench/models/model.hpp>
 #include <vlbench/pipeline/encode.hpp>
@@ -167,6 +171,8 @@ struct RunArgs {
   std::string out = "out/run";
   std::string rerank_model;  // a multi-vector model: the two-stage pipeline
   std::int64_t rerank_depth = 100;
+  int token_pool_factor = 1;     // multi-vector models: also evaluate pooled page tokens
+  std::string token_quantize;    // multi-vector models: also evaluate int8 / binary page tokens
   ModelFlags model;
 };
 
@@ -206,6 +212,56 @@ std::vector<double> query_encode_seconds(const EmbeddingModel& model, const Data
 
 // Queries whose single-query encode time is measured for the two-stage latency.
 constexpr std::int64_t kLatencyQueries = 32;
+
+// Mean stored bytes of a page's tokens: float32, int8 (+ a float32 scale per token) or sign bits.
+double bytes_per_page(const MultiVectorSet& pages, const std::string& storage) {
+  double tokens = 0;
+  for (const std::int32_t l : pages.lengths) tokens += l;
+  tokens /= std::max<double>(1.0, static_cast<double>(pages.n));
+  const auto d = static_cast<double>(pages.d);
+  const double per_token = storage == "int8" ? d + 4 : storage == "binary" ? std::ceil(d / 8) : 4 * d;
+  return tokens * per_token;
+}
+
+// --token-pool-factor / --token-quantize: the multi-vector model evaluated again with its page
+// tokens pooled or quantized (queries unchanged), every metric compared with the full-precision
+// unpooled MaxSim by the paired bootstrap, and the bytes per page of each.
+json page_token_variants(const Dataset& dataset, const EncodedDataset& encoded,
+                         const EvalResult& full, const RunArgs& args,
+                         const EvalOptions& options, std::string& tables) {
+  json sections = json::object();
+  const auto compare = [&](const std::string& key, const std::string& type,
+                           const MultiVectorSet& pages, const std::string& storage) {
+    const EvalResult variant = evaluate_maxsim(dataset, pages, encoded.text_tokens, options);
+    const std::vector<MetricComparison> paired = compare_per_query(
+        per_query_of(full), per_query_of(variant), options.bootstrap, options.threads);
+    json section = quantization_json(type, full, variant, paired);
+    section["bytes_per_page"] = {{"fp32", bytes_per_page(encoded.image_tokens, "fp32")},
+                                 {"variant", bytes_per_page(pages, storage)}};
+    section["tokens_per_page"] = {
+        {"fp32", static_cast<double>(encoded.image_tokens.t_max)},
+        {"variant_mean", bytes_per_page(pages, "fp32") / (4.0 * static_cast<double>(pages.d))}};
+    tables += render_quantization_markdown(section) +
+              fmt::format("bytes per page: {:.0f} (fp32, unpooled) → {:.0f} ({})\n\n",
+                          section["bytes_per_page"]["fp32"].get<double>(),
+                          section["bytes_per_page"]["variant"].get<double>(), type);
+    sections[key] = std::move(section);
+  };
+  if (args.token_pool_factor > 1) {
+    ThreadPool pool(options.threads);
+    const MultiVectorSet pooled = pool_tokens(encoded.image_tokens, args.token_pool_factor, pool);
+    compare("token_pooling", fmt::format("page tokens pooled by {}", args.token_pool_factor),
+            pooled, "fp32");
+  }
+  if (!args.token_quantize.empty()) {
+    const Quantization q = parse_quantization(args.token_quantize);
+    MultiVectorSet pages = encoded.image_tokens;
+    quantize_dequantize(q, pages.tokens.data(), pages.n * pages.t_max, pages.d);
+    compare("token_quantization", args.token_quantize + " page tokens", pages,
+            args.token_quantize);
+  }
+  return sections;
+}
 
 void run_run(RunArgs args) {
   const fs::path out = args.out;
@@ -249,11 +305,17 @@ void run_run(RunArgs args) {
   }
 
   std::vector<LoadedResults> all;
-  std::string rerank_tables;
+  std::string rerank_tables, storage_tables;
   for (const fs::path model_dir : args.models) {
     const std::unique_ptr<EmbeddingModel> model = args.model.load(model_dir);
     // The folder name keeps results of two checkpoints apart; the model's own name is recorded.
     const std::string name = folder_name(model_dir);
+    if ((args.token_pool_factor > 1 || !args.token_quantize.empty()) &&
+        model->output_kind() != OutputKind::multi_vector) {
+      fail("--token-pool-factor / --token-quantize: --model {} is a {} model with one vector "
+           "per item; they apply to a multi-vector model's page tokens",
+           model_dir.string(), model->family());
+    }
     if (reranker && model->output_kind() != OutputKind::single_vector) {
       fail("--model {}: with --rerank-model, --model names the stage-1 dense model, and this "
            "one is multi-vector",
@@ -293,9 +355,12 @@ void run_run(RunArgs args) {
 
       const auto start = std::chrono::steady_clock::now();
       EvalResult result;
+      json storage_sections = json::object();
       if (encoded.multi_vector()) {
         // Late interaction: MaxSim over the whole gallery (the tokens are unit vectors).
         result = evaluate_maxsim(dataset, encoded.image_tokens, encoded.text_tokens, eval_options);
+        storage_sections = page_token_variants(dataset, encoded, result, args, eval_options,
+                                               storage_tables);
       } else {
         MatrixF32 images = encoded.images, texts = encoded.texts;
         normalize_rows(images, "image embeddings of " + name);
@@ -320,6 +385,7 @@ void run_run(RunArgs args) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       json document = make_results_document(dataset, result, context);
       document["dataset"]["skipped_images"] = skipped;
+      for (const auto& [key, section] : storage_sections.items()) document[key] = section;
       if (reranker && dataset.kind == "winoground") {
         std::fprintf(stderr, "%s: no two-stage re-ranking on winoground (no retrieval)\n",
                      spec.c_str());
@@ -393,7 +459,7 @@ void run_run(RunArgs args) {
       all.push_back(read_results(stem.string() + ".json"));
     }
   }
-  const std::string tables = render_markdown(all) + rerank_tables;
+  const std::string tables = render_markdown(all) + rerank_tables + storage_tables;
   write_file_atomic(out / "report.md", tables);
   std::fputs(tables.c_str(), stdout);
   std::printf(
@@ -452,6 +518,16 @@ void add_encode_and_run(CLI::App& app) {
     sub->add_option("--rerank-depth", args->rerank_depth, "N: dense candidates re-ranked")
         ->check(at_least(1))
         ->capture_default_str();
+    sub->add_option("--token-pool-factor", args->token_pool_factor,
+                    "multi-vector models: also evaluate page tokens pooled by hierarchical "
+                    "clustering to 1/F of their count (colpali-engine's HierarchicalTokenPooler), "
+                    "compared with unpooled MaxSim by the paired bootstrap")
+        ->check(between(1, 1024))
+        ->capture_default_str();
+    sub->add_option("--token-quantize", args->token_quantize,
+                    "multi-vector models: also evaluate int8 or binary page tokens, compared "
+                    "with fp32 by the paired bootstrap")
+        ->check(CLI::IsMember({"int8", "binary"}));
     args->model.add_to(sub);
     sub->callback([args] { run_run(*args); });
   }

@@ -43,6 +43,14 @@ void compare_ranks(const std::string& direction, const std::vector<std::int32_t>
 
 }  // namespace
 
+PerQuery per_query_of(const EvalResult& r) {
+  PerQuery p;
+  if (r.t2i) p.t2i_rank = r.t2i->ranks;
+  if (r.i2t) p.i2t_rank = r.i2t->ranks;
+  if (r.winoground) p.winoground_outcome = r.winoground->outcome;
+  return p;
+}
+
 std::vector<MetricComparison> compare_per_query(const PerQuery& a, const PerQuery& b,
                                                 const BootstrapOptions& options, int threads) {
   check_pair(a.t2i_rank, b.t2i_rank, "t2i ranks");

@@ -197,6 +197,41 @@ TEST_F(ColPaliCli, RunWithRerankModelIsTheTwoStagePipeline) {
   EXPECT_NE(output.find("re-ranking needs a multi-vector"), std::string::npos) << output;
 }
 
+TEST_F(ColPaliCli, PooledAndQuantizedPageTokensAreComparedWithFullMaxSim) {
+  std::string output;
+  const std::string coco = " --dataset coco-karpathy:" +
+                           repo_path("data/coco-karpathy-mini").string() + " --allow-any-size";
+  ASSERT_EQ(run_cli("run" + model_ + coco +
+                        " --token-pool-factor 3 --token-quantize binary --bootstrap 50 --out " +
+                        q(dir_ / "v"),
+                    &output),
+            0)
+      << output;
+  const json doc = json::parse(read_file(dir_ / "v/adapter/coco-karpathy-test.json"));
+  const json& pooled = doc["token_pooling"];
+  const json& binary = doc["token_quantization"];
+  // 11 tokens of 128 floats; pooled to max(11 // 3, 1) = 3 clusters; 16 bytes of sign bits.
+  EXPECT_DOUBLE_EQ(pooled["bytes_per_page"]["fp32"].get<double>(), 11 * 128 * 4);
+  EXPECT_DOUBLE_EQ(pooled["bytes_per_page"]["variant"].get<double>(), 3 * 128 * 4);
+  EXPECT_DOUBLE_EQ(binary["bytes_per_page"]["variant"].get<double>(), 11 * 16);
+  for (const json* section : {&pooled, &binary}) {
+    // The baseline is the run's own MaxSim metrics; each paired row is variant − baseline.
+    EXPECT_EQ((*section)["fp32"]["t2i"]["r1"]["value"], doc["metrics"]["t2i"]["r1"]["value"]);
+    for (const json& row : (*section)["paired"]) {
+      EXPECT_NEAR(row["diff"].get<double>(),
+                  row["quantized"].get<double>() - row["fp32"].get<double>(), 1e-12);
+    }
+  }
+  EXPECT_NE(output.find("bytes per page: 5632 (fp32, unpooled) → 1536"), std::string::npos)
+      << output;
+  // The flags concern a multi-vector model.
+  EXPECT_NE(run_cli("run --model " + q(fs::path(VLBENCH_SHARED_FIXTURES) / "clip-tiny-quickgelu") +
+                        coco + " --token-pool-factor 2 --out " + q(dir_ / "bad"),
+                    &output),
+            0);
+  EXPECT_NE(output.find("apply to a multi-vector model"), std::string::npos) << output;
+}
+
 TEST_F(ColPaliCli, AnAdapterWithoutItsBaseIsAClearError) {
   std::string output;
   testing::write_text(dir_ / "c.txt", "a query\n");

@@ -18,6 +18,10 @@ struct PerQuery {
   std::vector<std::uint8_t> winoground_outcome;
 };
 
+struct EvalResult;
+// The per-query values of an evaluation (its ranks, or its Winoground outcomes).
+PerQuery per_query_of(const EvalResult& result);
+
 struct MetricComparison {
   std::string name;  // "t2i.r1", "i2t.mrr", "winoground.group", ...
   PairedDifference result;
