@@ -81,6 +81,22 @@ std::vector<float> read_npy_f32(const std::filesystem::path& path,
   return values;
 }
 
+double min_row_cosine(const std::vector<float>& a, const std::vector<float>& b, std::int64_t d) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 1.0;
+  const std::size_t width = static_cast<std::size_t>(d);
+  for (std::size_t r = 0; r + width <= std::min(a.size(), b.size()); r += width) {
+    double dot = 0, na = 0, nb = 0;
+    for (std::size_t i = r; i < r + width; ++i) {
+      dot += double{a[i]} * b[i];
+      na += double{a[i]} * a[i];
+      nb += double{b[i]} * b[i];
+    }
+    worst = std::min(worst, dot / std::sqrt(na * nb));
+  }
+  return worst;
+}
+
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
   double worst = 0.0;

@@ -41,6 +41,10 @@ std::vector<float> read_npy_f32(const std::filesystem::path& path,
 // n values drawn from N(0, scale²) by std::mt19937(seed): seeded test data for kernels.
 std::vector<float> random_normal_values(std::size_t n, unsigned seed, float scale = 1.0f);
 
+// The smallest cosine similarity between corresponding d-wide rows of a and b (a test failure
+// when the sizes differ).
+double min_row_cosine(const std::vector<float>& a, const std::vector<float>& b, std::int64_t d);
+
 // Largest |a[i] - b[i]| (a test failure when the sizes differ).
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
 

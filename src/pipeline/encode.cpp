@@ -68,6 +68,7 @@ class ImagePipeline {
   }
 
   void run() {
+    start_ = Clock::now();
     const std::int64_t n = dataset_.n_images();
     const std::int64_t n_batches = (n + batch_ - 1) / batch_;
     std::thread producer([&] { produce(n, n_batches); });
@@ -82,6 +83,7 @@ class ImagePipeline {
         const std::int64_t first = k * batch_;
         const std::int64_t count = std::min<std::int64_t>(batch_, n - first);
         model_.encode_images(slots_[k % 2].data(), count, image_rows(first));
+        if (k == 0 && options_.progress) estimate(count, n);
         {
           std::lock_guard lock(mutex_);
           consumed_ = k + 1;
@@ -120,6 +122,18 @@ class ImagePipeline {
   }
 
  private:
+  // After the first batch: when the whole gallery will take more than a minute at that pace,
+  // say so before waiting (a ColPali page is tens of seconds on a small CPU).
+  void estimate(std::int64_t done, std::int64_t n) const {
+    const double per_image = seconds_since(start_) / static_cast<double>(done);
+    const double total = per_image * static_cast<double>(n);
+    if (total < 60.0) return;
+    std::fprintf(stderr,
+                 "  images: %.1f s each in the first batch: about %.0f min for all %lld "
+                 "(--batch and --threads change it)\n",
+                 per_image, total / 60.0, static_cast<long long>(n));
+  }
+
   // Where image `first`'s output rows go.
   float* image_rows(std::int64_t first) {
     if (out_.image_tokens.n > 0) {
@@ -187,6 +201,7 @@ class ImagePipeline {
   std::condition_variable changed_;
   std::int64_t produced_ = 0;
   std::int64_t consumed_ = 0;
+  Clock::time_point start_ = Clock::now();
   bool abort_ = false;
   std::exception_ptr error_;
 };

@@ -119,7 +119,10 @@ TEST_F(ColPaliCli, RunEvaluatesByMaxSim) {
   std::string output;
   const std::string datasets =
       " --dataset coco-karpathy:" + repo_path("data/coco-karpathy-mini").string() +
-      " --dataset winoground:" + repo_path("data/winoground-mini").string() + " --allow-any-size";
+      " --dataset winoground:" + repo_path("data/winoground-mini").string() +
+      " --dataset flickr30k-karpathy:" + repo_path("data/flickr30k-karpathy-mini").string() +
+      " --dataset jsonl:" + repo_path("data/jsonl-mini/captions.jsonl").string() +
+      " --allow-any-size";
   ASSERT_EQ(run_cli("run" + model_ + datasets + " --batch 4 --bootstrap 50 --out " +
                         q(dir_ / "run"),
                     &output),
@@ -131,6 +134,11 @@ TEST_F(ColPaliCli, RunEvaluatesByMaxSim) {
   EXPECT_EQ(coco["model"]["output"], "multi_vector");
   EXPECT_EQ(coco["model"]["embed_dim"], 128);
   EXPECT_TRUE(fs::exists(stem / "winoground-all.json"));
+  for (const char* file : {"flickr30k-karpathy-test.json", "jsonl-all.json"}) {
+    ASSERT_TRUE(fs::exists(stem / file)) << file;
+    const json doc = json::parse(read_file(stem / file));
+    EXPECT_TRUE(doc["metrics"]["t2i"]["r1"].contains("ci95")) << file;
+  }
   const MultiVectorSet pages =
       load_multi_vectors(stem / "coco-karpathy-test/IMAGE_TOKENS.npy",
                          stem / "coco-karpathy-test/IMAGE_LENGTHS.npy", "image tokens");

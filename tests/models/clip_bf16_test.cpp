@@ -27,25 +27,10 @@ namespace fs = std::filesystem;
 using testing::clip_fixture_dir;
 using testing::clip_fixture_golden_ids;
 using testing::max_abs_diff;
+using testing::min_row_cosine;
 using testing::read_npy_f32;
 
 constexpr std::int64_t kDim = 32;  // projection_dim of the fixture
-
-// The smallest cosine similarity between corresponding kDim-wide rows of a and b.
-double min_row_cosine(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 1.0;
-  for (std::size_t r = 0; r + kDim <= std::min(a.size(), b.size()); r += kDim) {
-    double dot = 0, na = 0, nb = 0;
-    for (std::size_t i = r; i < r + kDim; ++i) {
-      dot += double{a[i]} * b[i];
-      na += double{a[i]} * a[i];
-      nb += double{b[i]} * b[i];
-    }
-    worst = std::min(worst, dot / std::sqrt(na * nb));
-  }
-  return worst;
-}
 
 // max |a - b| relative to max |b|.
 double relative_max_diff(const std::vector<float>& a, const std::vector<float>& b) {
@@ -64,7 +49,7 @@ TEST_F(ClipTinyBf16, ImageEmbedsCloseToGolden) {
   const std::vector<float> golden =
       read_npy_f32(clip_fixture_dir() / "golden" / "image_embeds.npy", {8, kDim});
   const std::vector<float> bf16 = images(*model_, 0, 8);
-  const double cosine = min_row_cosine(bf16, golden);
+  const double cosine = min_row_cosine(bf16, golden, kDim);
   std::printf("bf16 image_embeds: min cosine to golden %.7f, relative max diff %.3g\n", cosine,
               relative_max_diff(bf16, golden));
   EXPECT_GE(cosine, 0.999);
@@ -75,7 +60,7 @@ TEST_F(ClipTinyBf16, TextEmbedsCloseToGolden) {
   const std::vector<float> golden =
       read_npy_f32(clip_fixture_dir() / "golden" / "text_embeds.npy", {8, kDim});
   const std::vector<float> bf16 = texts(*model_, ids_);
-  const double cosine = min_row_cosine(bf16, golden);
+  const double cosine = min_row_cosine(bf16, golden, kDim);
   std::printf("bf16 text_embeds: min cosine to golden %.7f, relative max diff %.3g\n", cosine,
               relative_max_diff(bf16, golden));
   EXPECT_GE(cosine, 0.999);

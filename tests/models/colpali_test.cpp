@@ -28,6 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::expect_error;
+using testing::min_row_cosine;
 using testing::read_npy_f32;
 
 fs::path fixture() {
@@ -87,20 +88,6 @@ std::vector<float> golden_tokens(const std::string& what, bool left_padded) {
     packed.insert(packed.end(), src, src + std::int64_t{lengths[r]} * d);
   }
   return packed;
-}
-
-double min_row_cosine(const std::vector<float>& a, const std::vector<float>& b, std::int64_t d) {
-  double worst = 1.0;
-  for (std::size_t r = 0; r * d < a.size(); ++r) {
-    double ab = 0, aa = 0, bb = 0;
-    for (std::int64_t i = 0; i < d; ++i) {
-      ab += double{a[r * d + i]} * b[r * d + i];
-      aa += double{a[r * d + i]} * a[r * d + i];
-      bb += double{b[r * d + i]} * b[r * d + i];
-    }
-    worst = std::min(worst, ab / std::sqrt(aa * bb));
-  }
-  return worst;
 }
 
 class ColPali : public ::testing::Test {

@@ -26,6 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::max_abs_diff;
+using testing::min_row_cosine;
 using testing::read_npy_f32;
 
 fs::path fixture(const std::string& name) {
@@ -65,21 +66,6 @@ std::vector<float> encode_texts(const EmbeddingModel& model,
   std::vector<float> out(ids.size() * static_cast<std::size_t>(model.embed_dim()));
   model.encode_texts(ids, out.data());
   return out;
-}
-
-// The smallest cosine between matching rows of a and b (n × d).
-double min_row_cosine(const std::vector<float>& a, const std::vector<float>& b, std::int64_t d) {
-  double worst = 1.0;
-  for (std::size_t r = 0; r * d < a.size(); ++r) {
-    double ab = 0, aa = 0, bb = 0;
-    for (std::int64_t i = 0; i < d; ++i) {
-      ab += double{a[r * d + i]} * b[r * d + i];
-      aa += double{a[r * d + i]} * a[r * d + i];
-      bb += double{b[r * d + i]} * b[r * d + i];
-    }
-    worst = std::min(worst, ab / std::sqrt(aa * bb));
-  }
-  return worst;
 }
 
 std::unique_ptr<EmbeddingModel> load(const fs::path& dir, ComputeType compute = ComputeType::fp32,
