@@ -25,26 +25,14 @@
 #include <string>
 
 #include "index/maxsim_isa.hpp"
+#include "index/maxsim_kernels.hpp"
 #include "vlbench/core/dtype.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/core/npy.hpp"
 #include "vlbench/core/thread_pool.hpp"
 
 namespace vlbench {
-namespace {
-
-constexpr std::int64_t kLanes = 32;  // query tokens per packed chunk
-
-// The query, transposed per chunk (layout above).
-struct PackedQuery {
-  std::int64_t n_q = 0;
-  std::int64_t d = 0;
-  std::int64_t n_chunks = 0;
-  std::vector<float> packed;  // n_chunks × d × kLanes
-
-  const float* chunk(std::int64_t c) const { return packed.data() + c * d * kLanes; }
-  std::int64_t chunk_tokens(std::int64_t c) const { return std::min(kLanes, n_q - c * kLanes); }
-};
+namespace maxsim_detail {
 
 void pack_query(const float* q, std::int64_t n_q, std::int64_t d, PackedQuery& out) {
   out.n_q = n_q;
@@ -57,10 +45,7 @@ void pack_query(const float* q, std::int64_t n_q, std::int64_t d, PackedQuery& o
   }
 }
 
-// A kernel writes max_j (q_i · d_j) for the chunk's first real_tokens lanes into out[kLanes]
-// (the other lanes are unspecified and never read).
-using ChunkKernel = void (*)(const float* chunk, std::int64_t real_tokens, const float* doc,
-                             std::int64_t n_doc, std::int64_t d, float* out);
+namespace {
 
 void chunk_maxima_scalar(const float* chunk, std::int64_t real_tokens, const float* doc,
                          std::int64_t n_doc, std::int64_t d, float* out) {
@@ -179,7 +164,8 @@ __attribute__((target("avx2,fma"))) void chunk_maxima_avx2(const float* chunk,
   for (int v = 0; v < QV; ++v) _mm256_storeu_ps(out + 8 * v, maxima[v]);
 }
 
-// nullptr when this CPU cannot run the kernel.
+}  // namespace
+
 ChunkKernel kernel_for(MaxSimIsa isa) {
   __builtin_cpu_init();
   switch (isa) {
@@ -194,25 +180,42 @@ ChunkKernel kernel_for(MaxSimIsa isa) {
   return nullptr;
 }
 
+void prefetch_bytes(const void* p, std::int64_t bytes) {
+  const auto* c = static_cast<const char*>(p);
+  for (std::int64_t i = 0; i < bytes; i += 64) _mm_prefetch(c + i, _MM_HINT_T0);
+}
+
 #else
+
+}  // namespace
 
 ChunkKernel kernel_for(MaxSimIsa isa) {
   return isa == MaxSimIsa::scalar ? chunk_maxima_scalar : nullptr;
 }
 
+void prefetch_bytes(const void*, std::int64_t) {}
+
 #endif
 
-ChunkKernel select_kernel() {
-  for (const MaxSimIsa isa : {MaxSimIsa::avx512, MaxSimIsa::avx2}) {
-    if (const ChunkKernel k = kernel_for(isa)) return k;
-  }
-  return chunk_maxima_scalar;
+ChunkKernel selected_kernel() {
+  static const ChunkKernel selected = [] {
+    for (const MaxSimIsa isa : {MaxSimIsa::avx512, MaxSimIsa::avx2}) {
+      if (const ChunkKernel k = kernel_for(isa)) return k;
+    }
+    return kernel_for(MaxSimIsa::scalar);
+  }();
+  return selected;
 }
+
+}  // namespace maxsim_detail
+
+namespace {
+
+using namespace maxsim_detail;
 
 double packed_maxsim(const PackedQuery& query, const float* doc, std::int64_t n_doc,
                      ChunkKernel kernel = nullptr) {
-  static const ChunkKernel kSelected = select_kernel();
-  if (kernel == nullptr) kernel = kSelected;
+  if (kernel == nullptr) kernel = selected_kernel();
   double total = 0.0;
   alignas(64) float maxima[kLanes];
   for (std::int64_t c = 0; c < query.n_chunks; ++c) {

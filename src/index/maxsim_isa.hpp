@@ -15,4 +15,10 @@ bool maxsim_isa_supported(MaxSimIsa isa);
 double maxsim_with_isa(MaxSimIsa isa, const float* q, std::int64_t n_q, const float* doc,
                        std::int64_t n_doc, std::int64_t d);
 
+struct TokenStore;
+
+// maxsim_candidates() on item `item` of a TokenStore, decoded and scored by `isa`'s code.
+double maxsim_stored_with_isa(MaxSimIsa isa, const float* q, std::int64_t n_q,
+                              const TokenStore& docs, std::int64_t item);
+
 }  // namespace vlbench
