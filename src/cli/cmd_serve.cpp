@@ -28,6 +28,7 @@ struct ServeArgs {
   bool no_verify = false;
   std::vector<std::string> params;
   std::string rerank_tokens, rerank_lengths;
+  std::string rerank_token_storage = "f32";
   std::int64_t rerank_depth = 100;
   ServeOptions options;
 };
@@ -93,6 +94,10 @@ void fit_connections_to_descriptors(ServeOptions& options) {
 }
 
 void run_serve(ServeArgs& args) {
+  if (args.rerank_tokens.empty() && args.rerank_token_storage != "f32") {
+    fail("--rerank-token-storage {}: needs --rerank-image-tokens and --rerank-image-lengths",
+         args.rerank_token_storage);
+  }
   LoadedIndex loaded = load_index(args.index_dir, !args.no_verify);
   for (const std::string& param : args.params) {
     const auto eq = param.find('=');
@@ -117,8 +122,19 @@ void run_serve(ServeArgs& args) {
     fail("--rerank-image-tokens and --rerank-image-lengths go together");
   }
   if (!args.rerank_tokens.empty()) {
-    options.rerank_docs = std::make_shared<const MultiVectorSet>(
-        load_multi_vectors(args.rerank_tokens, args.rerank_lengths, "image tokens"));
+    const MultiVectorSet tokens =
+        load_multi_vectors(args.rerank_tokens, args.rerank_lengths, "image tokens");
+    try {
+      options.rerank_docs = std::make_shared<const TokenStore>(
+          store_tokens(tokens, parse_token_storage(args.rerank_token_storage)));
+    } catch (const Error& e) {
+      fail("--rerank-image-tokens {} as {}: {}", args.rerank_tokens, args.rerank_token_storage,
+           e.what());
+    }
+    std::printf("vlbench serve: %lld page tokens of %lld dims kept as %s: %.1f MB\n",
+                static_cast<long long>(options.rerank_docs->total_tokens()),
+                static_cast<long long>(options.rerank_docs->d), args.rerank_token_storage.c_str(),
+                static_cast<double>(options.rerank_docs->payload_bytes()) / 1e6);
     options.rerank_depth = args.rerank_depth;
   }
 
@@ -159,6 +175,11 @@ void add_serve(CLI::App& app) {
   sub->add_option("--rerank-image-tokens", args->rerank_tokens,
                   "TOKENS.npy [n, t_max, d] of the gallery for MaxSim re-ranking");
   sub->add_option("--rerank-image-lengths", args->rerank_lengths, "LENGTHS.npy int32 [n]");
+  sub->add_option("--rerank-token-storage", args->rerank_token_storage,
+                  "how the page tokens are held for MaxSim: f32, bf16 (half the memory), int8 "
+                  "(~1/4), binary (1/32); scores as `run --token-quantize` measures them")
+      ->check(CLI::IsMember({"f32", "bf16", "int8", "binary"}))
+      ->capture_default_str();
   sub->add_option("--rerank-model", args->rerank_model,
                   "multi-vector model (ColPali) that encodes each text query into query tokens "
                   "for MaxSim re-ranking against --rerank-image-tokens (needs --model)");

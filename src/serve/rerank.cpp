@@ -7,7 +7,7 @@
 
 namespace vlbench::serve {
 
-RankedList rerank_candidates(const float* q, std::int64_t n_q, const MultiVectorSet& docs,
+RankedList rerank_candidates(const float* q, std::int64_t n_q, const TokenStore& docs,
                              const std::vector<std::int64_t>& candidates,
                              const std::vector<float>& dense_scores, std::int64_t k) {
   VLB_ASSERT(candidates.size() == dense_scores.size());

@@ -16,7 +16,7 @@ struct RankedList {
 
 // Re-scores `candidates` (gallery rows of `docs`, dense order, no -1 entries) with the query
 // q (n_q × docs.d) and keeps the best k, ordered by MaxSim descending, ties by lower row.
-RankedList rerank_candidates(const float* q, std::int64_t n_q, const MultiVectorSet& docs,
+RankedList rerank_candidates(const float* q, std::int64_t n_q, const TokenStore& docs,
                              const std::vector<std::int64_t>& candidates,
                              const std::vector<float>& dense_scores, std::int64_t k);
 

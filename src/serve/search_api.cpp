@@ -112,6 +112,10 @@ class SearchApi final : public HttpService {
                                      {"dim", index_->dim()},
                                      {"model", encoder_ != nullptr},
                                      {"rerank", options_.rerank_docs != nullptr},
+                                     {"rerank_token_storage",
+                                      options_.rerank_docs
+                                          ? json(token_storage_name(options_.rerank_docs->storage))
+                                          : json(nullptr)},
                                      {"rerank_model", rerank_encoder_ != nullptr}});
     }
     if (request.path == "/metrics") {

@@ -36,6 +36,9 @@ TEST(OptionBounds, AbsurdValuesAreRefusedNamingTheBound) {
        "--bootstrap: 0 is outside [1, 1000000]"},
       {"run --model m --dataset jsonl:x --bootstrap 1e12", "--bootstrap: 1e12 is outside"},
       {"serve --index i --threads 100000", "--threads: 100000 is outside [1, 1024]"},
+      {"serve --index i --rerank-token-storage int8",
+       "--rerank-token-storage int8: needs --rerank-image-tokens and --rerank-image-lengths"},
+      {"serve --index i --rerank-token-storage fp16", "--rerank-token-storage: fp16 not in"},
       {"embed --model m --text-list t --out o.npy --batch many", "--batch: 'many' is not a number"},
   };
   for (const Case& c : cases) {

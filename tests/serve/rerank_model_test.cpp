@@ -43,7 +43,7 @@ class RerankModelServe : public ::testing::Test {
     o.threads = 2;
     o.model_dir = dir_ / "clip";
     o.model_threads = 1;
-    o.rerank_docs = docs_;
+    o.rerank_docs = std::make_shared<const TokenStore>(store_tokens(*docs_, TokenStorage::f32));
     o.rerank_depth = 15;
     o.rerank_model_dir = colpali_ / "adapter";
     o.model_base = colpali_ / "base";
@@ -106,7 +106,7 @@ TEST_F(RerankModelServe, MisconfiguredRerankModelsAreErrors) {
   auto narrow = std::make_shared<MultiVectorSet>(*docs_);
   narrow->d = 64;
   narrow->tokens.resize(kN * kTMax * 64);
-  o.rerank_docs = narrow;
+  o.rerank_docs = std::make_shared<const TokenStore>(store_tokens(*narrow, TokenStorage::f32));
   expect_error([&] { SearchServer(flat_index(gallery_, kD), o); }, {"128 dimensions", "64"});
 }
 

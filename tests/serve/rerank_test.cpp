@@ -61,7 +61,7 @@ TEST(RerankServeTest, TopDepthIsRescoredByMaxSim) {
   const auto docs = make_docs(23);
   ServeOptions options;
   options.threads = 2;
-  options.rerank_docs = docs;
+  options.rerank_docs = std::make_shared<const TokenStore>(store_tokens(*docs, TokenStorage::f32));
   options.rerank_depth = 20;
   RunningServer server(flat_index(gallery, kD), options);
   auto cli = server.client();
@@ -128,10 +128,55 @@ TEST(RerankServeTest, TopDepthIsRescoredByMaxSim) {
       << res->body;
 }
 
+TEST(RerankServeTest, CompactTokenStorageScoresItsDecodedTokens) {
+  // int8 page tokens: the served MaxSim scores are those of the decoded (code · scale) tokens,
+  // and differ from float32's.
+  const std::vector<float> gallery = unit_rows(kN, kD, 21);
+  const std::vector<float> query = unit_rows(1, kD, 22);
+  const auto docs = make_docs(23);
+  const auto store = std::make_shared<const TokenStore>(store_tokens(*docs, TokenStorage::int8));
+  const MultiVectorSet decoded = decode_tokens(*store);
+  ServeOptions options;
+  options.rerank_docs = store;
+  options.rerank_depth = 30;
+  RunningServer server(flat_index(gallery, kD), options);
+  auto cli = server.client();
+  auto health = cli.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(json::parse(health->body).at("rerank_token_storage"), "int8");
+
+  SplitMix64 rng(25);
+  std::vector<float> tokens(static_cast<std::size_t>(3 * kTokD));
+  for (float& x : tokens) x = static_cast<float>(rng.normal());
+  json request = embedding_body(query.data(), kD, 30);
+  json rows = json::array();
+  for (std::int64_t t = 0; t < 3; ++t) {
+    rows.push_back(std::vector<float>(tokens.begin() + t * kTokD, tokens.begin() + (t + 1) * kTokD));
+  }
+  request["query_tokens"] = rows;
+  auto res = post_json(cli, request.dump());
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json body = json::parse(res->body);
+  const auto ids = body.at("ids").get<std::vector<std::int64_t>>();
+  const auto scores = body.at("scores").get<std::vector<double>>();
+  ASSERT_EQ(ids.size(), 30u);
+  double max_change = 0;
+  for (std::size_t r = 0; r < ids.size(); ++r) {
+    EXPECT_NEAR(scores[r], direct_maxsim(tokens, decoded, ids[r]), 1e-4);
+    max_change = std::max(max_change, std::abs(scores[r] - direct_maxsim(tokens, *docs, ids[r])));
+    if (r > 0) {
+      EXPECT_GE(scores[r - 1], scores[r]);
+    }
+  }
+  EXPECT_GT(max_change, 1e-4);  // the int8 storage is what was scored
+}
+
 TEST(RerankServeTest, DocsMustCoverTheGallery) {
   const std::vector<float> gallery = unit_rows(kN - 1, kD, 21);
   ServeOptions options;
-  options.rerank_docs = make_docs(23);
+  options.rerank_docs =
+      std::make_shared<const TokenStore>(store_tokens(*make_docs(23), TokenStorage::f32));
   expect_error([&] { SearchServer(flat_index(gallery, kD), options); },
                {"--rerank-image-tokens", "80 items", "79 vectors"});
 }

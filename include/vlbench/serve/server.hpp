@@ -107,8 +107,9 @@ struct ServeOptions {
   std::vector<std::string> paths;
 
   // Late-interaction documents for re-ranking (one item per gallery row, n == index.size());
-  // null: no re-ranking. rerank_depth: dense candidates re-scored per query (>= 1).
-  std::shared_ptr<const MultiVectorSet> rerank_docs;
+  // null: no re-ranking. Kept as f32, bf16, int8 or binary tokens (maxsim.hpp's TokenStore).
+  // rerank_depth: dense candidates re-scored per query (>= 1).
+  std::shared_ptr<const TokenStore> rerank_docs;
   std::int64_t rerank_depth = 100;
   // A multi-vector model (ColPali) that encodes text queries into query tokens, so a text
   // query is re-ranked without "query_tokens" in the request; needs rerank_docs of its
