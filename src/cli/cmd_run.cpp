@@ -172,7 +172,7 @@ struct RunArgs {
   std::string rerank_model;  // a multi-vector model: the two-stage pipeline
   std::int64_t rerank_depth = 100;
   int token_pool_factor = 1;     // multi-vector models: also evaluate pooled page tokens
-  std::string token_quantize;    // multi-vector models: also evaluate int8 / binary page tokens
+  std::string token_quantize;    // multi-vector models: also evaluate bf16 / int8 / binary page tokens
   ModelFlags model;
 };
 
@@ -213,14 +213,15 @@ std::vector<double> query_encode_seconds(const EmbeddingModel& model, const Data
 // Queries whose single-query encode time is measured for the two-stage latency.
 constexpr std::int64_t kLatencyQueries = 32;
 
-// Mean stored bytes of a page's tokens: float32, int8 (+ a float32 scale per token) or sign bits.
+// Mean stored bytes of a page's tokens in `storage` (TokenStore::bytes_per_token).
 double bytes_per_page(const MultiVectorSet& pages, const std::string& storage) {
   double tokens = 0;
   for (const std::int32_t l : pages.lengths) tokens += l;
   tokens /= std::max<double>(1.0, static_cast<double>(pages.n));
-  const auto d = static_cast<double>(pages.d);
-  const double per_token = storage == "int8" ? d + 4 : storage == "binary" ? std::ceil(d / 8) : 4 * d;
-  return tokens * per_token;
+  TokenStore empty;
+  empty.storage = parse_token_storage(storage);
+  empty.d = pages.d;
+  return tokens * static_cast<double>(empty.bytes_per_token());
 }
 
 // --token-pool-factor / --token-quantize: the multi-vector model evaluated again with its page
@@ -236,11 +237,11 @@ json page_token_variants(const Dataset& dataset, const EncodedDataset& encoded,
     const std::vector<MetricComparison> paired = compare_per_query(
         per_query_of(full), per_query_of(variant), options.bootstrap, options.threads);
     json section = quantization_json(type, full, variant, paired);
-    section["bytes_per_page"] = {{"fp32", bytes_per_page(encoded.image_tokens, "fp32")},
+    section["bytes_per_page"] = {{"fp32", bytes_per_page(encoded.image_tokens, "f32")},
                                  {"variant", bytes_per_page(pages, storage)}};
     section["tokens_per_page"] = {
         {"fp32", static_cast<double>(encoded.image_tokens.t_max)},
-        {"variant_mean", bytes_per_page(pages, "fp32") / (4.0 * static_cast<double>(pages.d))}};
+        {"variant_mean", bytes_per_page(pages, "f32") / (4.0 * static_cast<double>(pages.d))}};
     tables += render_quantization_markdown(section) +
               fmt::format("bytes per page: {:.0f} (fp32, unpooled) → {:.0f} ({})\n\n",
                           section["bytes_per_page"]["fp32"].get<double>(),
@@ -251,12 +252,13 @@ json page_token_variants(const Dataset& dataset, const EncodedDataset& encoded,
     ThreadPool pool(options.threads);
     const MultiVectorSet pooled = pool_tokens(encoded.image_tokens, args.token_pool_factor, pool);
     compare("token_pooling", fmt::format("page tokens pooled by {}", args.token_pool_factor),
-            pooled, "fp32");
+            pooled, "f32");
   }
   if (!args.token_quantize.empty()) {
-    const Quantization q = parse_quantization(args.token_quantize);
-    MultiVectorSet pages = encoded.image_tokens;
-    quantize_dequantize(q, pages.tokens.data(), pages.n * pages.t_max, pages.d);
+    // The decoded values of the storage `serve --rerank-token-storage` holds: its MaxSim
+    // scores have exactly these bits.
+    const MultiVectorSet pages = decode_tokens(
+        store_tokens(encoded.image_tokens, parse_token_storage(args.token_quantize)));
     compare("token_quantization", args.token_quantize + " page tokens", pages,
             args.token_quantize);
   }
@@ -525,9 +527,10 @@ void add_encode_and_run(CLI::App& app) {
         ->check(between(1, 1024))
         ->capture_default_str();
     sub->add_option("--token-quantize", args->token_quantize,
-                    "multi-vector models: also evaluate int8 or binary page tokens, compared "
-                    "with fp32 by the paired bootstrap")
-        ->check(CLI::IsMember({"int8", "binary"}));
+                    "multi-vector models: also evaluate bf16, int8 or binary page tokens (as "
+                    "`serve --rerank-token-storage` holds them), compared with fp32 by the "
+                    "paired bootstrap")
+        ->check(CLI::IsMember({"bf16", "int8", "binary"}));
     args->model.add_to(sub);
     sub->callback([args] { run_run(*args); });
   }

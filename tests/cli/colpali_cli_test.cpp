@@ -232,6 +232,18 @@ TEST_F(ColPaliCli, PooledAndQuantizedPageTokensAreComparedWithFullMaxSim) {
   }
   EXPECT_NE(output.find("bytes per page: 5632 (fp32, unpooled) → 1536"), std::string::npos)
       << output;
+  // bf16 page tokens: half the bytes, scored as serve --rerank-token-storage bf16 scores them.
+  ASSERT_EQ(run_cli("run" + model_ + coco + " --token-quantize bf16 --bootstrap 50 --out " +
+                        q(dir_ / "b"),
+                    &output),
+            0)
+      << output;
+  const json bf16 =
+      json::parse(read_file(dir_ / "b/adapter/coco-karpathy-test.json"))["token_quantization"];
+  EXPECT_DOUBLE_EQ(bf16["bytes_per_page"]["variant"].get<double>(), 11 * 128 * 2);
+  EXPECT_NE(output.find("bytes per page: 5632 (fp32, unpooled) → 2816 (bf16 page tokens)"),
+            std::string::npos)
+      << output;
   // The flags concern a multi-vector model.
   EXPECT_NE(run_cli("run --model " + q(fs::path(VLBENCH_SHARED_FIXTURES) / "clip-tiny-quickgelu") +
                         coco + " --token-pool-factor 2 --out " + q(dir_ / "bad"),
