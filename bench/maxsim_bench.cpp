@@ -3,13 +3,18 @@
 // MultiVectorSet path, issue 4's target < 5 ms), and as TokenStore f32 / bf16 / int8 / binary,
 // against the naive triple loop (maxsim_reference) on the same seeded data.
 //
-//   maxsim_bench [--reps 15] [--threads 1] [--gallery 1000] [--hot]
+//   maxsim_bench [--reps 15] [--threads 1] [--gallery 1000] [--hot] [--dump DIR]
+//
+// --dump DIR writes the inputs and float32 scores (pages.npy [gallery, 1030, 128] f32,
+// query.npy [25, 128] f32, candidates.npy [reps + 1, 100] i64 — row 0 the warm-up —, and
+// scores.npy [reps + 1, 100] f64) for bench/maxsim_torch.py, the PyTorch peer of
+// bench/maxsim_vs_torch.sh. The data are seeded: every run makes the same.
 //
 // Every repetition draws a new set of 100 candidates from the gallery (1,000 items: 527 MB in
 // float32, 264 MB in bf16, 136 MB in int8, far beyond the last-level cache), so candidates
 // stream from memory as in real use; within a repetition every storage scores the same
-// candidates, one after another (interleaved), and each figure is the median over
-// repetitions. The scores of every compact storage are compared with float32's.
+// candidates, one after another (interleaved, in an order that rotates per repetition), and
+// each figure is the median over repetitions. The scores of every compact storage are compared with float32's.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -17,11 +22,14 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "bench_util.hpp"
+#include "vlbench/core/dtype.hpp"
+#include "vlbench/core/npy.hpp"
 #include "vlbench/core/random.hpp"
 #include "vlbench/core/thread_pool.hpp"
 #include "vlbench/index/maxsim.hpp"
@@ -53,6 +61,7 @@ int main(int argc, char** argv) {
   int threads = 1;
   std::int64_t n_gallery = 1000;
   bool hot = false;
+  std::string dump, json_path;
   CLI::App app("MaxSim re-ranking of 100 candidates: float32 / bf16 / int8 / binary page tokens "
                "vs the naive loop");
   app.add_option("--reps", reps, "timed repetitions (median reported)")->capture_default_str();
@@ -61,6 +70,8 @@ int main(int argc, char** argv) {
   app.add_option("--gallery", n_gallery, "items the 100 candidates are drawn from (>= 100)")
       ->capture_default_str();
   app.add_flag("--hot", hot, "every candidate is item 0 (in cache): compute speed alone");
+  app.add_option("--dump", dump, "write the inputs and float32 scores here (for the PyTorch peer)");
+  app.add_option("--json", json_path, "also write each variant's median and min ms here");
   CLI11_PARSE(app, argc, argv);
   if (n_gallery < 100 || reps < 3 || threads < 1) {
     std::fprintf(stderr, "--gallery must be >= 100, --reps >= 3 and --threads >= 1\n");
@@ -134,13 +145,19 @@ int main(int argc, char** argv) {
                                           });
                       });
 
+  // One candidate set per repetition, drawn up front (row 0: the warm-up).
+  std::vector<std::int64_t> candidate_sets(static_cast<std::size_t>((reps + 1) * n_candidates));
+  for (std::int64_t& c : candidate_sets) {
+    c = hot ? 0 : static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n_gallery)));
+  }
+  std::vector<double> f32_scores(candidate_sets.size());
   std::vector<std::int64_t> candidates(n_candidates);
   std::vector<std::vector<double>> scores(variants.size(), std::vector<double>(n_candidates));
   for (int r = -1; r < reps; ++r) {  // r = -1: warm-up, not timed
-    for (std::int64_t& c : candidates) {
-      c = hot ? 0 : static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(n_gallery)));
-    }
-    for (std::size_t v = 0; v < variants.size(); ++v) {
+    std::copy_n(candidate_sets.begin() + (r + 1) * n_candidates, n_candidates, candidates.begin());
+    // The order rotates from one repetition to the next, so no variant always runs first.
+    for (std::size_t k = 0; k < variants.size(); ++k) {
+      const std::size_t v = (k + static_cast<std::size_t>(r + 1)) % variants.size();
       const bool naive = v + 1 == variants.size();
       if (naive && r >= 0 && r % 5 != 0) continue;  // the slow loop: every fifth repetition
       const auto start = std::chrono::steady_clock::now();
@@ -151,6 +168,7 @@ int main(int argc, char** argv) {
         variants[v].wall.push_back(bench::seconds_since(start));
       }
     }
+    std::copy(scores[0].begin(), scores[0].end(), f32_scores.begin() + (r + 1) * n_candidates);
     for (std::size_t v = 0; v < variants.size(); ++v) {
       double max_rel = 0;
       for (std::int64_t c = 0; c < n_candidates; ++c) {
@@ -160,6 +178,15 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (!dump.empty()) {
+    const std::filesystem::path dir = dump;
+    std::filesystem::create_directories(dir);
+    write_npy(dir / "pages.npy", DType::f32, {n_gallery, t_max, d}, docs.tokens.data());
+    write_npy(dir / "query.npy", DType::f32, {n_q, d}, query.data());
+    write_npy(dir / "candidates.npy", DType::i64, {reps + 1, n_candidates}, candidate_sets.data());
+    write_npy(dir / "scores.npy", DType::f64, {reps + 1, n_candidates}, f32_scores.data());
+    fmt::print("inputs and float32 scores written to {}\n", dir.string());
+  }
   fmt::print("shape: query {} tokens, {} candidates of {} tokens, d {}; threads {}; gallery {}{}\n",
              n_q, n_candidates, t_max, d, threads, n_gallery,
              hot ? "; --hot (one cached candidate)" : "");
@@ -177,6 +204,16 @@ int main(int argc, char** argv) {
                v.bytes_per_page, median, *std::min_element(v.wall.begin(), v.wall.end()) * 1e3,
                threads == 1 ? fmt::format("{:.3f}", bench::median_of(v.cpu) * 1e3) : "-",
                naive_ms / median, f32_ms / median, rel);
+  }
+  if (!json_path.empty()) {
+    std::string out = "{";
+    for (std::size_t v = 0; v < variants.size(); ++v) {
+      const Variant& x = variants[v];
+      out += fmt::format("{}\"{}\": {{\"median_ms\": {}, \"min_ms\": {}, \"bytes_per_page\": {}}}",
+                         v ? ", " : "", x.name, bench::median_of(x.wall) * 1e3,
+                         *std::min_element(x.wall.begin(), x.wall.end()) * 1e3, x.bytes_per_page);
+    }
+    std::ofstream(json_path) << out << "}\n";
   }
   fmt::print("float32 kernel: {:.1f} GFLOP/s; target < 5 ms: {}\n",
              2.0 * n_q * t_max * d * n_candidates / (f32_ms * 1e-3) * 1e-9,
