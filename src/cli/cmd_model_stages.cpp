@@ -5,6 +5,7 @@
 #include "cli/validators.hpp"
 
 #include <vlbench/core/npy.hpp>
+#include <vlbench/core/process_stats.hpp>
 #include <vlbench/core/thread_pool.hpp>
 #include <vlbench/models/model.hpp>
 #include <vlbench/vision/image.hpp>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -87,6 +89,7 @@ struct EmbedArgs {
 };
 
 void run_embed(const EmbedArgs& args) {
+  const auto start = std::chrono::steady_clock::now();
   const int given = !args.image_list.empty() + !args.pixels.empty() + !args.text_list.empty();
   if (given != 1) fail("embed: give exactly one of --image-list, --pixels, --text-list");
   refuse_overwriting_inputs(args.out,
@@ -154,6 +157,12 @@ void run_embed(const EmbedArgs& args) {
   } else {
     write_token_files(args.out, out, lengths, d);
   }
+  // On stderr: stdout stays empty for scripts. Load included in the time and the memory.
+  std::fprintf(stderr, "vlbench embed: %lld items, %lld vectors of %lld dims -> %s in %.1f s; peak RSS %.2f GB\n",
+               static_cast<long long>(n), static_cast<long long>(out.size() / static_cast<std::size_t>(d)),
+               static_cast<long long>(d), args.out.c_str(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+               static_cast<double>(peak_rss_bytes()) / 1e9);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include <vlbench/core/error.hpp>
+#include <vlbench/core/process_stats.hpp>
 #include <vlbench/core/thread_pool.hpp>
 #include <vlbench/pipeline/encode.hpp>
 #include <vlbench/vision/image.hpp>
@@ -23,14 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::int64_t peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  }
-  return 0;
 }
 
 // "\r  images 320/5000  85.2/s  ETA 55 s" on a terminal.

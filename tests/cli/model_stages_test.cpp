@@ -110,6 +110,14 @@ TEST_F(ModelStages, TokenizeAndEmbedCaptions) {
                     &output),
             0)
       << output;
+  // The summary on stderr: counts, the output, and the peak memory (> 0, below 1 GB here).
+  EXPECT_NE(output.find("vlbench embed: 8 items, 8 vectors of 32 dims -> "), std::string::npos)
+      << output;
+  const std::size_t rss = output.find("peak RSS ");
+  ASSERT_NE(rss, std::string::npos) << output;
+  const double gb = std::stod(output.substr(rss + 9));
+  EXPECT_GT(gb, 0.0);
+  EXPECT_LT(gb, 1.0);
   const double diff =
       max_abs_diff(testing::read_npy_f32(dir / "t.npy"), testing::read_npy_f32(kModel / "golden/text_embeds.npy"));
   std::printf("  text_embeds max abs diff from raw captions: %.3g\n", diff);
