@@ -2,7 +2,8 @@
 # Installs dependencies, builds vlbench with its tests, and runs the whole suite; then builds it
 # again with clang under AddressSanitizer + UndefinedBehaviorSanitizer with the libFuzzer
 # targets (./build-asan, no benchmarks), runs the whole suite there too (each fuzz target
-# replays its seeds and past findings), and fuzzes each target for FUZZ_SECONDS (default 10).
+# replays its seeds and past findings), and fuzzes each target for FUZZ_SECONDS (default 30, two
+# targets at a time on two cores).
 # SKIP_SANITIZERS=1 skips the second pass. Each phase prints how long it took (CI's budget).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +22,5 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     -DVLBENCH_BUILD_BENCH=OFF
   phase build-asan cmake --build build-asan -j "$(nproc)"
   phase ctest-asan ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
-  phase fuzz bash fuzz/run.sh "${FUZZ_SECONDS:-10}"
+  phase fuzz bash fuzz/run.sh "${FUZZ_SECONDS:-30}"
 fi
