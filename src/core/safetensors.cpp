@@ -155,6 +155,8 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path
     header = json::parse(header_begin, header_begin + header_len);
   } catch (const json::parse_error& e) {
     fail("{}: header is not valid JSON (error at byte {} of the header)", name, e.byte);
+  } catch (const json::exception& e) {  // e.g. a number too large for any JSON number type
+    fail("{}: header is not valid JSON ({})", name, e.what());
   }
   if (!header.is_object()) fail("{}: header is not a JSON object", name);
 

@@ -56,6 +56,8 @@ void for_each_json_line(const std::filesystem::path& path, std::string_view text
       value = json::parse(line);
     } catch (const json::parse_error& error) {
       fail_json_syntax(path, line, error.byte, parse_error_reason(error), line_number);
+    } catch (const json::exception& error) {  // e.g. a number too large to represent
+      fail("{}:{}: malformed JSON: {}", path.string(), line_number, parse_error_reason(error));
     }
     visit(value, line_number);
   }

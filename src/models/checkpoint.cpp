@@ -104,6 +104,8 @@ void Checkpoint::Impl::add_sharded(const fs::path& index_path) {
     index = nlohmann::json::parse(read_file(index_path));
   } catch (const nlohmann::json::parse_error& e) {
     fail("{}: not valid JSON (error at byte {})", index_name, e.byte);
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large to represent
+    fail("{}: not valid JSON ({})", index_name, e.what());
   }
   if (!index.is_object()) fail("{}: expected a JSON object", index_name);
   const auto map_it = index.find("weight_map");

@@ -16,7 +16,7 @@ ConfigReader::Json ConfigReader::read_object(const std::filesystem::path& path, 
   Json root;
   try {
     root = Json::parse(contents.str());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // syntax, or a number too large to represent
     fail("{}: not valid JSON ({})", path.string(), e.what());
   }
   if (!root.is_object()) fail("{}: expected a JSON object at the top level", path.string());

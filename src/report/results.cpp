@@ -178,7 +178,7 @@ LoadedResults read_results(const std::filesystem::path& path) {
   const std::string text = read_file(path);
   try {
     loaded.document = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax, or a number too large to represent
     fail("{}: not valid JSON ({})", path.string(), e.what());
   }
   const json& schema = require(loaded.document, "schema", path);

@@ -26,6 +26,8 @@ json parse_json_text(const std::string& text, const fs::path& path) {
     const auto end = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
     const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(end), '\n');
     fail("{}:{}: malformed JSON ({})", path.string(), line, e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for any JSON number type
+    fail("{}: malformed JSON ({})", path.string(), e.what());
   }
 }
 

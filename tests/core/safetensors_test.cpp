@@ -141,6 +141,11 @@ TEST(Safetensors, RejectsBadFilesNamingFileAndTensor) {
   EXPECT_EQ(error_for(dir, safetensors_bytes("{\"w\": [1, 2", "")),
             p + ": header is not valid JSON (error at byte 12 of the header)");
   EXPECT_EQ(error_for(dir, safetensors_bytes("[1, 2]", "")), p + ": header is not a JSON object");
+  // A number no JSON number type holds (nlohmann's out_of_range, not a parse_error): found by
+  // fuzz_safetensors, fuzz/regressions/safetensors/number-overflow-in-header.
+  EXPECT_EQ(error_for(dir, safetensors_bytes(R"({"w": 1e400})", "")),
+            p + ": header is not valid JSON ([json.exception.out_of_range.406] number overflow "
+                "parsing '1e400')");
   EXPECT_EQ(error_for(dir, safetensors_bytes("{" + entry("w", "F32", "[2]", 0, 12) + "}",
                                              std::string(8, '\0'))),
             p + ": tensor 'w': data_offsets [0, 12] run past the end of the data section "

@@ -73,6 +73,9 @@ TEST_F(JsonlErrors, SyntaxErrorNamesTheLine) {
                     {where(3) + ":20: invalid JSON"}));
   EXPECT_TRUE(fails(std::string(kLine) + "\n{\"image\": \"b.jpg\"\n",
                     {where(2) + ":18: invalid JSON", "unexpected end of input"}));
+  // Valid syntax, but a number no JSON number type holds (nlohmann's out_of_range).
+  EXPECT_TRUE(fails(std::string(kLine) + "\n{\"image\": \"b.jpg\", \"x\": 1e400}\n",
+                    {where(2) + ": malformed JSON", "number overflow parsing '1e400'"}));
 }
 
 TEST_F(JsonlErrors, FieldProblemsNameTheLineAndField) {

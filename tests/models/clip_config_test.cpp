@@ -144,6 +144,11 @@ TEST(ClipConfig, MissingOrBrokenFileNamesIt) {
   }
   const std::string message = config_error("{\"model_type\": ");
   EXPECT_NE(message.find("config.json: not valid JSON"), std::string::npos) << message;
+  const std::string huge = config_error("{\"projection_dim\": 1e400}");  // out_of_range
+  EXPECT_NE(huge.find("config.json: not valid JSON ([json.exception.out_of_range.406] number "
+                      "overflow"),
+            std::string::npos)
+      << huge;
 }
 
 }  // namespace

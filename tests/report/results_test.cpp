@@ -106,6 +106,11 @@ TEST(Results, BadDocumentsAreNamedErrors) {
   EXPECT_NE(message_of(dir / "other.json").find("schema is \"something/2\""), std::string::npos);
   testing::write_text(dir / "broken.json", "{\"schema\": ");
   EXPECT_NE(message_of(dir / "broken.json").find("broken.json: not valid JSON"), std::string::npos);
+  testing::write_text(dir / "huge.json", R"({"schema": 1e400})");  // out_of_range, not syntax
+  EXPECT_NE(message_of(dir / "huge.json").find("huge.json: not valid JSON ([json.exception."
+                                               "out_of_range.406] number overflow"),
+            std::string::npos)
+      << message_of(dir / "huge.json");
 
   const EvalResult result = tiny_result();
   write_results(dir / "r.json", make_results_document(tiny_dataset(), result, tiny_context()),
