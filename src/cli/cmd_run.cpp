@@ -16,6 +16,7 @@
 #include <vlbench/models/model.hpp>
 #include <vlbench/pipeline/encode.hpp>
 #include <vlbench/report/results.hpp>
+#include <vlbench/report/study.hpp>
 
 #include <fmt/format.h>
 
@@ -271,18 +272,22 @@ void run_run(RunArgs args) {
     fail("run: give both --model and --dataset, or neither for the quickstart");
   }
   if (args.models.empty()) {
-    // The quickstart: a generated tiny CLIP on the bundled mini datasets.
+    // The quickstart: two generated CLIPs of different sizes (two points on the report's
+    // speed axis) on the bundled mini datasets.
     const fs::path data = VLBENCH_DATA_DIR;
-    const fs::path tiny = out / "models" / "clip-tiny";
-    write_random_model(tiny, "clip", "tiny", 0);
-    args.models = {tiny.string()};
+    for (const char* size : {"tiny", "small"}) {
+      const fs::path dir = out / "models" / (std::string("clip-") + size);
+      write_random_model(dir, "clip", size, 0);
+      args.models.push_back(dir.string());
+    }
     args.datasets = {"coco-karpathy:" + (data / "coco-karpathy-mini").string(),
                      "flickr30k-karpathy:" + (data / "flickr30k-karpathy-mini").string(),
                      "winoground:" + (data / "winoground-mini").string(),
                      "jsonl:" + (data / "jsonl-mini" / "captions.jsonl").string()};
     args.allow_any_size = true;
-    std::printf("quickstart: random-weight tiny CLIP (%s) on the bundled mini datasets\n",
-                tiny.c_str());
+    std::printf("quickstart: random-weight CLIPs, tiny and small (%s), on the bundled mini "
+                "datasets\n",
+                (out / "models").c_str());
   }
 
   EvalOptions eval_options;
@@ -461,8 +466,12 @@ void run_run(RunArgs args) {
       all.push_back(read_results(stem.string() + ".json"));
     }
   }
+  // The study report (report.md, report.html) with the two-stage and storage sections; the
+  // terminal gets the plain tables.
+  write_file_atomic(out / "report.md",
+                    render_study_markdown(all) + rerank_tables + storage_tables);
+  write_file_atomic(out / "report.html", render_study_html(all));
   const std::string tables = render_markdown(all) + rerank_tables + storage_tables;
-  write_file_atomic(out / "report.md", tables);
   std::fputs(tables.c_str(), stdout);
   std::printf(
       "\n### Speed\n\n| model | dataset | images/s (compute) | images/s (end to end) | "

@@ -132,6 +132,10 @@ std::string render_svg_chart(const ChartSpec& spec) {
       x_max = std::max(x_max, p.x);
       y_min = std::min(y_min, p.y);
       y_max = std::max(y_max, p.y);
+      if (std::isfinite(p.y_lo) && std::isfinite(p.y_hi)) {
+        y_min = std::min(y_min, p.y_lo);
+        y_max = std::max(y_max, p.y_hi);
+      }
     }
   }
   if (!std::isfinite(x_min)) fail("chart '{}': expected at least one point, got none", spec.title);
@@ -213,12 +217,21 @@ std::string render_svg_chart(const ChartSpec& spec) {
       points += fmt::format("{}{:.2f},{:.2f}", points.empty() ? "" : " ", x_axis.map(p.x),
                             y_axis.map(p.y));
     }
-    if (s.points.size() > 1) {
+    if (s.line && s.points.size() > 1) {
       svg += fmt::format(
-          "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\" points=\"{}\"/>\n", colour,
-          points);
+          "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\"{} points=\"{}\"/>\n",
+          colour, s.dashed ? " stroke-dasharray=\"6 4\"" : "", points);
     }
     for (const ChartPoint& p : s.points) {
+      if (!s.markers) continue;
+      if (std::isfinite(p.y_lo) && std::isfinite(p.y_hi)) {
+        const double px = x_axis.map(p.x), lo = y_axis.map(p.y_lo), hi = y_axis.map(p.y_hi);
+        svg += fmt::format(
+            "<path class=\"whisker\" stroke=\"{0}\" stroke-width=\"1.2\" fill=\"none\" "
+            "d=\"M{1:.2f},{2:.2f} V{3:.2f} M{4:.2f},{2:.2f} H{5:.2f} M{4:.2f},{3:.2f} "
+            "H{5:.2f}\"/>\n",
+            colour, px, lo, hi, px - 4, px + 4);
+      }
       any_highlight = any_highlight || p.highlight;
       const std::string title = xml_escape(
           fmt::format("{}{}{}: x={:g}, y={:g}{}", s.name, p.label.empty() ? "" : " ", p.label, p.x,
@@ -233,14 +246,22 @@ std::string render_svg_chart(const ChartSpec& spec) {
           "<circle class=\"point\" cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"4\" fill=\"{}\">"
           "<title>{}</title></circle>\n",
           x_axis.map(p.x), y_axis.map(p.y), colour, title);
+      if (p.show_label) {
+        svg += fmt::format(
+            "<text class=\"point-label\" x=\"{:.2f}\" y=\"{:.2f}\">{}</text>\n",
+            x_axis.map(p.x) + 9, y_axis.map(p.y) - 8, xml_escape(p.label));
+      }
     }
     svg += "</g>\n";
     svg += fmt::format(
         "<g class=\"legend\"><line x1=\"{0:.2f}\" y1=\"{1:.2f}\" x2=\"{2:.2f}\" y2=\"{1:.2f}\" "
-        "stroke=\"{3}\" stroke-width=\"1.8\"/><circle cx=\"{4:.2f}\" cy=\"{1:.2f}\" r=\"4\" "
-        "fill=\"{3}\"/><text x=\"{5:.2f}\" y=\"{6:.2f}\">{7}</text></g>\n",
+        "stroke=\"{3}\" stroke-width=\"1.8\"{8}/>{9}<text x=\"{5:.2f}\" y=\"{6:.2f}\">{7}</text>"
+        "</g>\n",
         legend_x, legend_y, legend_x + 24, colour, legend_x + 12, legend_x + 32, legend_y + 4,
-        xml_escape(s.name));
+        xml_escape(s.name), s.dashed ? " stroke-dasharray=\"6 4\"" : "",
+        s.markers ? fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"4\" fill=\"{}\"/>",
+                                legend_x + 12, legend_y, colour)
+                  : std::string());
     legend_y += 20;
   }
   if (any_highlight) {

@@ -136,8 +136,14 @@ TEST(Cli, WinogroundEvalAndReport) {
   EXPECT_LE(w["group"]["value"].get<double>(), w["image"]["value"].get<double>());
   EXPECT_FALSE(w["by_collapsed_tag"].empty());
   ASSERT_EQ(run_cli("report " + q(dir / "w.json"), &output), 0) << output;
-  EXPECT_NE(output.find("### Winoground"), std::string::npos) << output;
-  EXPECT_NE(output.find("by collapsed tag"), std::string::npos) << output;
+  EXPECT_NE(output.find("## Winoground"), std::string::npos) << output;
+  EXPECT_NE(output.find("#### By collapsed tag"), std::string::npos) << output;
+  // Winoground alone: no retrieval, so nothing to recommend, and no Pareto chart.
+  EXPECT_NE(output.find("nothing to recommend"), std::string::npos) << output;
+  ASSERT_EQ(run_cli("report " + q(dir / "w.json") + " --format html", &output), 0) << output;
+  EXPECT_EQ(output.rfind("<!DOCTYPE html>", 0), 0u) << output;
+  EXPECT_NE(output.find("<section id=\"winoground\">"), std::string::npos) << output;
+  EXPECT_EQ(output.find("<svg"), std::string::npos) << output;
 }
 
 TEST(Cli, MetricsIdenticalForOneAndTwoThreads) {

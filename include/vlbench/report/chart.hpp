@@ -3,6 +3,7 @@
 // labels; highlighted points (the Pareto frontier) get a larger ringed marker.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -13,12 +14,19 @@ struct ChartPoint {
   double y = 0;
   bool highlight = false;
   std::string label;  // shown as the marker's <title> tooltip ("efSearch=64")
+  bool show_label = false;  // also written beside the marker
+  // A vertical interval drawn as a whisker (both set, y_lo <= y <= y_hi), or none (NaN).
+  double y_lo = std::numeric_limits<double>::quiet_NaN();
+  double y_hi = std::numeric_limits<double>::quiet_NaN();
 };
 
 // Points are drawn in the given order (sort them by x for a tidy polyline).
 struct ChartSeries {
   std::string name;
   std::vector<ChartPoint> points;
+  bool line = true;     // a polyline through the points
+  bool markers = true;  // a marker per point (false: the line alone, e.g. a frontier)
+  bool dashed = false;
 };
 
 struct ChartSpec {
@@ -33,7 +41,7 @@ struct ChartSpec {
 };
 
 // A well-formed standalone SVG document. Text is XML-escaped. Axis ranges cover every point
-// with a margin (log x: whole decades; y: from the data, nice 1-2-5 ticks). Error when there
+// and whisker with a margin (log x: whole decades; y: from the data, nice 1-2-5 ticks). Error when there
 // is no point at all, a coordinate is not finite, or log_x and some x <= 0.
 std::string render_svg_chart(const ChartSpec& spec);
 

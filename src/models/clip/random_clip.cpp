@@ -32,9 +32,11 @@ struct Size {
 };
 
 // The published architectures (MODELS.md): OpenAI ViT-B/32, B/16, L/14; LAION ViT-H/14.
-// "tiny" is the shape of the reference fixture clip-tiny-quickgelu.
+// "tiny" is the shape of the reference fixture clip-tiny-quickgelu; "small" is 4 layers of
+// twice its width, ~8x its FLOPs (the quickstart's second point on the speed axis).
 const Size kSizes[] = {
     {"tiny", {64, 256, 2, 2, "quick_gelu"}, {128, 512, 2, 2, "quick_gelu"}, 64, 16, 32},
+    {"small", {128, 512, 4, 4, "quick_gelu"}, {256, 1024, 4, 4, "quick_gelu"}, 64, 16, 64},
     {"vit-b-32", {512, 2048, 8, 12, "quick_gelu"}, {768, 3072, 12, 12, "quick_gelu"}, 224, 32, 512},
     {"vit-b-16", {512, 2048, 8, 12, "quick_gelu"}, {768, 3072, 12, 12, "quick_gelu"}, 224, 16, 512},
     {"vit-l-14",

@@ -1,0 +1,237 @@
+// study.hpp: the report's rules on hand-made results documents with known answers — Pareto
+// frontier membership per dataset and machine, the recommendation per priority, the chart —
+// and the HTML and Markdown pages holding the same table cells.
+#include <vlbench/report/study.hpp>
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+namespace vlbench {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+struct Doc {
+  std::string model;
+  double r1 = 0;
+  double images_per_s = 0;
+  std::string kind = "coco-karpathy";
+  std::string cpu = "Test CPU";
+  std::string dtype = "fp32";
+};
+
+LoadedResults make(const Doc& d) {
+  LoadedResults r;
+  r.path = d.model + "-" + d.kind + ".json";
+  r.document = {
+      {"schema", "vlbench.results/1"},
+      {"model", {{"name", d.model}, {"dtype", d.dtype}, {"path", "/m/" + d.model}, {"sha256", "ab"}}},
+      {"dataset",
+       {{"kind", d.kind}, {"split", "test"}, {"images", 100}, {"path", "/d"}, {"sha256", "cd"}}},
+      {"protocol", "standard"},
+      {"metrics",
+       {{"t2i",
+         {{"queries", 500},
+          {"gallery", 100},
+          {"r1", {{"value", d.r1}, {"ci95", {d.r1 - 0.02, d.r1 + 0.02}}}},
+          {"r5", {{"value", d.r1 + 0.1}, {"ci95", {d.r1 + 0.08, d.r1 + 0.12}}}},
+          {"r10", {{"value", d.r1 + 0.2}, {"ci95", {d.r1 + 0.18, d.r1 + 0.22}}}},
+          {"mrr", {{"value", 0.3}, {"ci95", {0.28, 0.32}}}},
+          {"median_rank", {{"value", 4.0}, {"ci95", {3.0, 5.0}}}},
+          {"ties", 0}}}}},
+      {"speed",
+       {{"image_encode_per_s", d.images_per_s},
+        {"end_to_end_images_per_s", d.images_per_s / 2},
+        {"text_encode_per_s", 10 * d.images_per_s},
+        {"peak_rss_bytes", 100 << 20}}},
+      {"machine", {{"cpu", d.cpu}, {"logical_cores", 2}}},
+      {"run",
+       {{"command", "run"},
+        {"threads", 2},
+        {"gemm", "onednn"},
+        {"bootstrap", {{"resamples", 1000}, {"seed", 0}}},
+        {"version", "test"},
+        {"started", "2026-12-04T10:00:00Z"}}}};
+  return r;
+}
+
+std::vector<LoadedResults> make_all(const std::vector<Doc>& docs) {
+  std::vector<LoadedResults> out;
+  for (const Doc& d : docs) out.push_back(make(d));
+  return out;
+}
+
+std::vector<bool> frontier_of(const std::vector<StudyPoint>& points) {
+  std::vector<bool> f;
+  for (const StudyPoint& p : points) f.push_back(p.frontier);
+  return f;
+}
+
+TEST(Study, ParetoFrontierPerDatasetAndMachine) {
+  // A fast, B accurate, C dominated by B (slower and worse), D as fast as A but worse, E alone
+  // on another machine, F alone on another dataset.
+  const auto results = make_all({{"A", 0.20, 100},
+                                 {"B", 0.30, 50},
+                                 {"C", 0.25, 40},
+                                 {"D", 0.10, 100},
+                                 {"E", 0.05, 10, "coco-karpathy", "Other CPU"},
+                                 {"F", 0.01, 1, "flickr30k-karpathy"}});
+  const std::vector<StudyPoint> points = study_points(results);
+  ASSERT_EQ(points.size(), 6u);
+  EXPECT_EQ(frontier_of(points), (std::vector<bool>{true, true, false, false, true, true}));
+  EXPECT_EQ(points[0].label, "A (fp32)");
+  EXPECT_EQ(points[0].dataset, "coco-karpathy test, standard protocol");
+  EXPECT_EQ(points[4].machine, "Other CPU, 2 logical cores");
+  EXPECT_DOUBLE_EQ(points[1].t2i_r1_lo, 0.28);
+
+  // Equal points do not dominate each other: both stay on the frontier.
+  const auto twins = study_points(make_all({{"X", 0.2, 10}, {"Y", 0.2, 10}}));
+  EXPECT_EQ(frontier_of(twins), (std::vector<bool>{true, true}));
+}
+
+TEST(Study, DocumentsWithoutRetrievalOrSpeedAreNotPoints) {
+  std::vector<LoadedResults> results = make_all({{"A", 0.2, 100}, {"B", 0.3, 50}});
+  results[1].document.erase("speed");  // as `vlbench eval` writes it
+  LoadedResults wino = make({"W", 0.0, 5});
+  wino.document["metrics"] = {{"winoground", {{"examples", 8}}}};
+  results.push_back(wino);
+  const auto points = study_points(results);
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(points[0].label, "A (fp32)");
+}
+
+TEST(Study, RecommendationsFollowTheStatedRules) {
+  // Fastest: A and D at 100 images/s, A more accurate (the tie rule). Most accurate: F, but at
+  // 10 images/s it is under half the fastest, so balance is B (50 images/s = exactly half).
+  const auto points = study_points(make_all({{"A", 0.20, 100},
+                                             {"B", 0.30, 50},
+                                             {"C", 0.25, 40},
+                                             {"D", 0.10, 100},
+                                             {"F", 0.50, 10}}));
+  const std::vector<Recommendation> recs = recommend(points);
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs[0].priority, "accuracy");
+  EXPECT_EQ(points[recs[0].point].label, "F (fp32)");
+  EXPECT_EQ(recs[1].priority, "speed");
+  EXPECT_EQ(points[recs[1].point].label, "A (fp32)");
+  EXPECT_EQ(recs[2].priority, "balance");
+  EXPECT_EQ(points[recs[2].point].label, "B (fp32)");
+  EXPECT_NE(recs[2].rule.find("at least 50 % as fast as the fastest (50 images/s or more)"),
+            std::string::npos)
+      << recs[2].rule;
+  EXPECT_EQ(recs[0].evidence, "t2i R@1 50.0 % [48.0, 52.0], 10 images/s");
+
+  // Ties on R@1 go to the faster model; one group per dataset × machine, in order.
+  const auto tied = study_points(make_all({{"slow", 0.3, 5},
+                                           {"fast", 0.3, 20},
+                                           {"other", 0.1, 1, "flickr30k-karpathy"}}));
+  const auto tied_recs = recommend(tied);
+  ASSERT_EQ(tied_recs.size(), 6u);
+  EXPECT_EQ(tied[tied_recs[0].point].label, "fast (fp32)");
+  EXPECT_EQ(tied_recs[3].dataset, "flickr30k-karpathy test, standard protocol");
+  EXPECT_EQ(tied[tied_recs[3].point].label, "other (fp32)");
+}
+
+TEST(Study, ParetoChartHasEveryPointWhiskersAndTheFrontierLine) {
+  const auto points = study_points(
+      make_all({{"A", 0.20, 100}, {"B", 0.30, 50}, {"C", 0.25, 40}, {"D", 0.10, 100}}));
+  const ChartSpec spec = pareto_chart(points, points[0].dataset, points[0].machine);
+  ASSERT_EQ(spec.series.size(), 5u);  // the frontier line, then one series per point
+  EXPECT_EQ(spec.series[0].name, "Pareto frontier");
+  EXPECT_FALSE(spec.series[0].markers);
+  ASSERT_EQ(spec.series[0].points.size(), 2u);
+  EXPECT_EQ(spec.series[0].points[0].x, 50);  // sorted by speed: B, then A
+  EXPECT_EQ(spec.series[0].points[1].x, 100);
+  EXPECT_TRUE(spec.log_x);
+  const std::string svg = render_svg_chart(spec);
+  const auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t i = svg.find(what); i != std::string::npos; i = svg.find(what, i + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("class=\"whisker\""), 4u);
+  EXPECT_EQ(count("class=\"point-label\""), 4u);
+  EXPECT_EQ(count("class=\"highlight\""), 2u);
+  EXPECT_EQ(count("stroke-dasharray"), 2u);  // the frontier and its legend entry
+}
+
+// The cells of every table, in order: HTML <td>/<th> texts (entities decoded), Markdown
+// "| a | b |" rows (bold and escapes removed, separator rows skipped).
+std::vector<std::string> html_cells(const std::string& html) {
+  std::vector<std::string> cells;
+  static const std::regex cell("<t[dh][^>]*>([^<]*)</t[dh]>");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), cell); it != std::sregex_iterator();
+       ++it) {
+    std::string t = (*it)[1];
+    for (const auto& [entity, c] : std::vector<std::pair<std::string, std::string>>{
+             {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&amp;", "&"}}) {
+      for (std::size_t i = t.find(entity); i != std::string::npos; i = t.find(entity, i + 1)) {
+        t.replace(i, entity.size(), c);
+      }
+    }
+    cells.push_back(t);
+  }
+  return cells;
+}
+
+std::vector<std::string> markdown_cells(const std::string& md) {
+  std::vector<std::string> cells;
+  std::size_t start = 0;
+  while (start < md.size()) {
+    std::size_t end = md.find('\n', start);
+    if (end == std::string::npos) end = md.size();
+    const std::string line = md.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("| ", 0) != 0 || line.rfind("| --- ", 0) == 0) continue;
+    std::string cell;
+    for (std::size_t i = 2; i < line.size(); ++i) {
+      if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '|') {
+        cell += '|';
+        ++i;
+      } else if (line.compare(i, 3, " | ") == 0 || line.compare(i, 2, " |") == 0) {
+        if (cell.size() >= 4 && cell.rfind("**", 0) == 0) cell = cell.substr(2, cell.size() - 4);
+        cells.push_back(cell);
+        cell.clear();
+        i += 2;
+      } else {
+        cell += line[i];
+      }
+    }
+  }
+  return cells;
+}
+
+TEST(Study, HtmlAndMarkdownHoldTheSameTables) {
+  std::vector<LoadedResults> results = make_all({{"A <&> \"x\"", 0.20, 100},
+                                                 {"B|pipe", 0.30, 50},
+                                                 {"C", 0.25, 40, "coco-karpathy", "Other CPU"}});
+  const std::string html = render_study_html(results);
+  const std::string md = render_study_markdown(results);
+  const std::vector<std::string> a = html_cells(html), b = markdown_cells(md);
+  ASSERT_GT(a.size(), 100u);
+  EXPECT_EQ(a, b);
+  for (const char* id : {"summary", "accuracy", "ranks", "speed", "pareto", "provenance"}) {
+    EXPECT_NE(html.find(std::string("<section id=\"") + id + "\">"), std::string::npos) << id;
+  }
+  EXPECT_EQ(html.find("<section id=\"winoground\">"), std::string::npos);  // none given
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // no network
+  EXPECT_NE(html.find("A &lt;&amp;&gt; &quot;x&quot; (fp32)"), std::string::npos);
+  // One chart per dataset × machine: Test CPU and Other CPU.
+  std::size_t charts = 0;
+  for (std::size_t i = html.find("<svg"); i != std::string::npos; i = html.find("<svg", i + 1)) {
+    ++charts;
+  }
+  EXPECT_EQ(charts, 2u);
+  // The best value of a column among models of the same dataset and protocol is marked.
+  EXPECT_NE(html.find("<td class=\"best\">30.0 [28.0, 32.0]</td>"), std::string::npos);
+  EXPECT_NE(md.find("| **30.0 [28.0, 32.0]** |"), std::string::npos);
+  // Speed: the slowest of a machine is 1.00×, the other relative to it; the 5,000-image
+  // time at the end-to-end rate (A: 50 images/s -> 100 s = 1.7 min).
+  EXPECT_NE(md.find("| 2.00× |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1.7 min |"), std::string::npos) << md;
+}
+
+}  // namespace
+}  // namespace vlbench
