@@ -23,6 +23,7 @@ packages=(
   libfaiss-dev         # ANN indexes (HNSW, IVF-Flat, IVF-PQ)
   libboost-dev         # HTTP server (Boost.Beast, Boost.Asio)
   libcpp-httplib-dev   # HTTP client of the server tests
+  chromium             # the headless-browser test of the HTML report
 )
 
 sudo_cmd=()

@@ -42,6 +42,18 @@ bool faster(const StudyPoint& a, const StudyPoint& b) {
 
 }  // namespace
 
+std::string format_rate(double per_s) {
+  if (!std::isfinite(per_s)) return "–";
+  if (per_s < 999.5) return fmt::format("{:.3g}", per_s);
+  const std::string digits = fmt::format("{:.0f}", std::round(per_s));
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
 std::vector<StudyPoint> study_points(const std::vector<LoadedResults>& results) {
   std::vector<StudyPoint> points;
   for (std::size_t i = 0; i < results.size(); ++i) {
@@ -109,9 +121,9 @@ std::vector<Recommendation> recommend(const std::vector<StudyPoint>& points) {
     }
     const std::size_t balanced = best(fast_enough, more_accurate);
     const auto figures = [&](std::size_t i) {
-      return fmt::format("t2i R@1 {:.1f} % [{:.1f}, {:.1f}], {:.3g} images/s",
+      return fmt::format("t2i R@1 {:.1f} % [{:.1f}, {:.1f}], {} images/s",
                          100 * points[i].t2i_r1, 100 * points[i].t2i_r1_lo,
-                         100 * points[i].t2i_r1_hi, points[i].images_per_s);
+                         100 * points[i].t2i_r1_hi, format_rate(points[i].images_per_s));
     };
     out.push_back({"accuracy", dataset, machine, accurate,
                    "highest t2i R@1 (ties: more images/s)", figures(accurate)});
@@ -119,8 +131,8 @@ std::vector<Recommendation> recommend(const std::vector<StudyPoint>& points) {
                    "most images/s, image encode alone (ties: higher t2i R@1)", figures(fast)});
     out.push_back({"balance", dataset, machine, balanced,
                    fmt::format("highest t2i R@1 among models at least {:g} % as fast as the "
-                               "fastest ({:.3g} images/s or more)",
-                               100 * kBalanceSpeedFraction, threshold),
+                               "fastest ({} images/s or more)",
+                               100 * kBalanceSpeedFraction, format_rate(threshold)),
                    figures(balanced)});
   }
   return out;

@@ -93,19 +93,7 @@ std::string percent(const json& metric) {
                      100 * ci[0].get<double>(), 100 * ci[1].get<double>());
 }
 
-// 3 significant digits below 1,000 ("83.3", "686"), whole numbers with thousands separators
-// above ("18,800").
-std::string rate(double per_s) {
-  if (!std::isfinite(per_s)) return "–";
-  if (per_s < 999.5) return fmt::format("{:.3g}", per_s);
-  const std::string digits = fmt::format("{:.0f}", std::round(per_s));
-  std::string out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
+std::string rate(double per_s) { return format_rate(per_s); }
 
 // "42 s", "3.2 min", "5.1 h", "2.3 days" for a duration in seconds.
 std::string duration(double seconds) {
@@ -170,7 +158,7 @@ Section summary_section(const std::vector<LoadedResults>& results,
       "machine: accuracy = highest text-to-image R@1; speed = most images/s (image encode "
       "alone); balance = highest text-to-image R@1 among the models at least {:g} % as fast as "
       "the fastest. Intervals are 95% bootstrap intervals over queries; overlapping intervals "
-      "mean the ranking may not hold (see Significance where given).",
+      "mean the ranking may not hold.",
       100 * kBalanceSpeedFraction));
   Section::Block block;
   block.table.header = {"dataset", "machine", "priority", "recommended", "measured", "rule"};

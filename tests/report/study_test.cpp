@@ -227,6 +227,11 @@ TEST(Study, HtmlAndMarkdownHoldTheSameTables) {
   // The best value of a column among models of the same dataset and protocol is marked.
   EXPECT_NE(html.find("<td class=\"best\">30.0 [28.0, 32.0]</td>"), std::string::npos);
   EXPECT_NE(md.find("| **30.0 [28.0, 32.0]** |"), std::string::npos);
+  EXPECT_EQ(format_rate(83.33), "83.3");
+  EXPECT_EQ(format_rate(686.4), "686");
+  EXPECT_EQ(format_rate(2459.4), "2,459");
+  EXPECT_EQ(format_rate(18800), "18,800");
+  EXPECT_EQ(format_rate(1234567.8), "1,234,568");
   // Speed: the slowest of a machine is 1.00×, the other relative to it; the 5,000-image
   // time at the end-to-end rate (A: 50 images/s -> 100 s = 1.7 min).
   EXPECT_NE(md.find("| 2.00× |"), std::string::npos) << md;

@@ -56,6 +56,10 @@ std::vector<Recommendation> recommend(const std::vector<StudyPoint>& points);
 ChartSpec pareto_chart(const std::vector<StudyPoint>& points, const std::string& dataset,
                        const std::string& machine);
 
+// 3 significant digits below 1,000 ("83.3", "686"), whole numbers with thousands separators
+// from 1,000 ("2,459", "18,800"); "–" when not finite.
+std::string format_rate(double per_s);
+
 // The whole report as one self-contained HTML page (inline CSS and SVG, no script, no
 // network) and as Markdown (the same sections and numbers; the chart as a frontier table).
 std::string render_study_html(const std::vector<LoadedResults>& results);
