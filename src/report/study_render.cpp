@@ -1,6 +1,8 @@
 // The study report as HTML and Markdown (study.hpp). Both are rendered from one list of
 // sections of plain tables, so they hold the same numbers by construction; the HTML adds the
 // Pareto charts (inline SVG) and marks the best value of each column.
+#include <vlbench/core/thread_pool.hpp>
+#include <vlbench/eval/bootstrap.hpp>
 #include <vlbench/report/study.hpp>
 
 #include <fmt/format.h>
@@ -363,6 +365,83 @@ Section winoground_section(const std::vector<LoadedResults>& results) {
   return s;
 }
 
+// "+1.2 [-0.5, +2.9]" percentage points of a difference of fractions.
+std::string signed_points(const Estimate& d) {
+  return fmt::format("{:+.1f} [{:+.1f}, {:+.1f}]", 100 * d.value, 100 * d.lo, 100 * d.hi);
+}
+
+// R@1 indicator per query from 1-based ranks.
+std::vector<double> hits_at_1(const std::vector<std::int32_t>& ranks) {
+  std::vector<double> out(ranks.size());
+  for (std::size_t i = 0; i < ranks.size(); ++i) out[i] = ranks[i] <= 1 ? 1.0 : 0.0;
+  return out;
+}
+
+Section significance_section(const std::vector<LoadedResults>& results) {
+  Section s{"significance", "Significance", {}, {}};
+  // Comparable documents: the same annotations (hash), split, protocol and query count.
+  std::vector<std::pair<std::string, std::vector<const LoadedResults*>>> groups;
+  for (const auto* r : retrieval_docs(results)) {
+    if (r->per_query.t2i_rank.empty() && r->per_query.i2t_rank.empty()) continue;
+    const json& d = r->document;
+    const std::string key = fmt::format("{}|{}|{}|{}|{}", text_at(d, {"dataset", "sha256"}),
+                                        text_at(d, {"dataset", "split"}), text_at(d, {"protocol"}),
+                                        r->per_query.t2i_rank.size(), r->per_query.i2t_rank.size());
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
+    if (it == groups.end()) {
+      groups.push_back({key, {r}});
+    } else {
+      it->second.push_back(r);
+    }
+  }
+  ThreadPool pool(0);
+  for (const auto& [key, docs] : groups) {
+    if (docs.size() < 2) continue;
+    BootstrapOptions options;
+    options.n_resamples = static_cast<int>(number(docs[0]->document, {"run", "bootstrap", "resamples"}));
+    options.seed = static_cast<std::uint64_t>(number(docs[0]->document, {"run", "bootstrap", "seed"}));
+    if (options.n_resamples < 1) continue;
+    for (const char* direction : {"t2i", "i2t"}) {
+      const auto ranks = [&](const LoadedResults* r) -> const std::vector<std::int32_t>& {
+        return std::string(direction) == "t2i" ? r->per_query.t2i_rank : r->per_query.i2t_rank;
+      };
+      if (ranks(docs[0]).empty()) continue;
+      Section::Block block;
+      block.caption = fmt::format("{} R@1, {} ({} protocol): row model A, column model B, cell "
+                                  "B − A in percentage points [95% interval], two-sided p",
+                                  direction, dataset_label(*docs[0]),
+                                  text_at(docs[0]->document, {"protocol"}));
+      block.table.header = {"A \\ B"};
+      for (const auto* r : docs) block.table.header.push_back(model_label(*r));
+      for (const auto* a : docs) {
+        std::vector<Cell> row = {{model_label(*a)}};
+        for (const auto* b : docs) {
+          if (a == b) {
+            row.push_back({"–"});
+            continue;
+          }
+          const PairedDifference p = paired_bootstrap(hits_at_1(ranks(a)), hits_at_1(ranks(b)),
+                                                      Statistic::mean, options, pool);
+          row.push_back({fmt::format("{}, p = {:.3f}{}", signed_points(p.diff), p.p_value,
+                                     p.p_value < 0.05 ? "" : ": not significant at 0.05"),
+                         p.p_value < 0.05});
+        }
+        block.table.rows.push_back(std::move(row));
+      }
+      s.blocks.push_back(std::move(block));
+    }
+  }
+  if (!s.blocks.empty()) {
+    s.paragraphs.push_back(fmt::format(
+        "Every pair of models evaluated on the same queries (same annotations, split and "
+        "protocol): the R@1 difference by the paired bootstrap over queries ({} resamples, the "
+        "runs' seed; the same numbers as `vlbench compare A.json B.json`). Significant cells "
+        "(p < 0.05) are marked; the others say so.",
+        number(groups.front().second.front()->document, {"run", "bootstrap", "resamples"})));
+  }
+  return s;
+}
+
 Section pareto_section(const std::vector<StudyPoint>& points) {
   Section s{"pareto", "Pareto frontier", {}, {}};
   if (points.empty()) return s;
@@ -433,7 +512,7 @@ std::vector<Section> study_sections(const std::vector<LoadedResults>& results) {
   std::vector<Section> sections = {summary_section(results, points), accuracy_section(results),
                                    ranks_section(results),           speed_section(results),
                                    winoground_section(results),      pareto_section(points),
-                                   provenance_section(results)};
+                                   significance_section(results),    provenance_section(results)};
   sections.erase(std::remove_if(sections.begin(), sections.end(),
                                 [](const Section& s) {
                                   return s.blocks.empty() && s.id != "summary";

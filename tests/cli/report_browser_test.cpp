@@ -95,7 +95,8 @@ TEST(ReportBrowser, QuickstartReportRendersInChromium) {
             0);
   ASSERT_NE(dom.find("</html>"), std::string::npos) << dom.substr(0, 500);
   for (const char* id :
-       {"summary", "accuracy", "ranks", "speed", "winoground", "pareto", "provenance"}) {
+       {"summary", "accuracy", "ranks", "speed", "winoground", "pareto", "significance",
+        "provenance"}) {
     EXPECT_NE(dom.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
   }
   EXPECT_NE(dom.find("<svg"), std::string::npos);

@@ -1,8 +1,10 @@
 // study.hpp: the report's rules on hand-made results documents with known answers — Pareto
 // frontier membership per dataset and machine, the recommendation per priority, the chart —
 // and the HTML and Markdown pages holding the same table cells.
+#include <vlbench/eval/compare.hpp>
 #include <vlbench/report/study.hpp>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -236,6 +238,42 @@ TEST(Study, HtmlAndMarkdownHoldTheSameTables) {
   // time at the end-to-end rate (A: 50 images/s -> 100 s = 1.7 min).
   EXPECT_NE(md.find("| 2.00× |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 1.7 min |"), std::string::npos) << md;
+}
+
+TEST(Study, SignificanceMatrixIsThePairedBootstrapOfCompare) {
+  // A finds every query at rank 1; B half of them: B − A = −50 points, clearly significant.
+  // C equals A on 38 of 40 queries: +0 / −5 points, not significant.
+  std::vector<LoadedResults> results =
+      make_all({{"A", 1.0, 100}, {"B", 0.5, 50}, {"C", 0.95, 20}});
+  results[0].per_query.t2i_rank.assign(40, 1);
+  results[1].per_query.t2i_rank.assign(40, 1);
+  for (int i = 0; i < 20; ++i) results[1].per_query.t2i_rank[2 * i] = 2;
+  results[2].per_query.t2i_rank.assign(40, 1);
+  results[2].per_query.t2i_rank[5] = results[2].per_query.t2i_rank[9] = 3;
+  const std::string md = render_study_markdown(results);
+  const std::size_t at = md.find("## Significance");
+  ASSERT_NE(at, std::string::npos) << md;
+  const BootstrapOptions options{1000, 0};  // the documents' run.bootstrap
+  const auto expected = [&](int a, int b) {
+    const auto cmp = compare_per_query(results[a].per_query, results[b].per_query, options, 1);
+    const PairedDifference& d = cmp.front().result;  // "t2i.r1"
+    EXPECT_EQ(cmp.front().name, "t2i.r1");
+    return fmt::format("{:+.1f} [{:+.1f}, {:+.1f}], p = {:.3f}", 100 * d.diff.value,
+                       100 * d.diff.lo, 100 * d.diff.hi, d.p_value);
+  };
+  const std::string ab = expected(0, 1), ac = expected(0, 2);
+  EXPECT_EQ(ab.rfind("-50.0 [", 0), 0u) << ab;
+  EXPECT_NE(md.find("| **" + ab + "** |", at), std::string::npos) << md.substr(at);
+  EXPECT_NE(md.find("| **" + expected(1, 0) + "** |", at), std::string::npos) << md.substr(at);
+  EXPECT_NE(md.find("| " + ac + ": not significant at 0.05 |", at), std::string::npos)
+      << md.substr(at);
+  // The HTML holds the same matrix.
+  const std::string html = render_study_html(results);
+  EXPECT_NE(html.find("<section id=\"significance\">"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"best\">" + ab + "</td>"), std::string::npos);
+  // Without per-query values (documents copied without their sidecar) there is no matrix.
+  EXPECT_EQ(render_study_markdown(make_all({{"A", 1.0, 100}, {"B", 0.5, 50}})).find("Significance"),
+            std::string::npos);
 }
 
 }  // namespace
