@@ -207,10 +207,20 @@ struct Scratch {
   std::vector<float> maxima;  // n_chunks × kLanes
 };
 
+// The tile kernel and decoder of one ISA level, looked up once per call, not per candidate.
+struct StoredKernels {
+  ChunkKernel kernel = nullptr;
+  Decoder decode = nullptr;  // nullptr: float32, scored in place
+};
+
+StoredKernels kernels_for(MaxSimIsa isa, TokenStorage storage) {
+  return {kernel_for(isa), decoder_for(isa, storage)};
+}
+
 double stored_maxsim(const PackedQuery& query, const TokenStore& s, std::int64_t item,
-                     MaxSimIsa isa, Scratch& scratch) {
-  const ChunkKernel kernel = kernel_for(isa);
-  const Decoder decode = decoder_for(isa, s.storage);
+                     const StoredKernels& kernels, Scratch& scratch) {
+  const ChunkKernel kernel = kernels.kernel;
+  const Decoder decode = kernels.decode;
   const std::int64_t first = s.offsets[static_cast<std::size_t>(item)];
   const std::int64_t n_doc = s.lengths[static_cast<std::size_t>(item)];
   const std::int64_t d = s.d;
@@ -402,8 +412,9 @@ void maxsim_candidates(const float* q, std::int64_t n_q, const TokenStore& docs,
   thread_local PackedQuery packed;
   thread_local Scratch scratch;
   pack_query(q, n_q, docs.d, packed);
+  const StoredKernels kernels = kernels_for(selected_isa(), docs.storage);
   for (std::size_t c = 0; c < candidates.size(); ++c) {
-    scores[c] = stored_maxsim(packed, docs, candidates[c], selected_isa(), scratch);
+    scores[c] = stored_maxsim(packed, docs, candidates[c], kernels, scratch);
   }
 }
 
@@ -413,12 +424,13 @@ void maxsim_candidates(const float* q, std::int64_t n_q, const TokenStore& docs,
   check_candidates(q, n_q, docs, candidates, scores);
   PackedQuery packed;
   pack_query(q, n_q, docs.d, packed);
+  const StoredKernels kernels = kernels_for(selected_isa(), docs.storage);
   pool.parallel_for(
       static_cast<std::int64_t>(candidates.size()),
       [&](std::int64_t begin, std::int64_t end) {
         thread_local Scratch scratch;
         for (std::int64_t c = begin; c < end; ++c) {
-          scores[c] = stored_maxsim(packed, docs, candidates[c], selected_isa(), scratch);
+          scores[c] = stored_maxsim(packed, docs, candidates[c], kernels, scratch);
         }
       },
       4);
@@ -430,7 +442,7 @@ double maxsim_stored_with_isa(MaxSimIsa isa, const float* q, std::int64_t n_q,
   PackedQuery packed;
   pack_query(q, n_q, docs.d, packed);
   Scratch scratch;
-  return stored_maxsim(packed, docs, item, isa, scratch);
+  return stored_maxsim(packed, docs, item, kernels_for(isa, docs.storage), scratch);
 }
 
 }  // namespace vlbench
