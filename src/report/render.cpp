@@ -1,6 +1,8 @@
 #include <vlbench/core/error.hpp>
 #include <vlbench/report/results.hpp>
 
+#include "report/json_cells.hpp"
+
 #include <fmt/format.h>
 
 namespace vlbench {
@@ -8,6 +10,10 @@ namespace vlbench {
 using json = nlohmann::ordered_json;
 
 namespace {
+
+using report_detail::at_path;
+using report_detail::percent_cell;
+using report_detail::plain_cell;
 
 std::string model_label(const LoadedResults& r) {
   const json& model = r.document["model"];
@@ -18,33 +24,6 @@ std::string model_label(const LoadedResults& r) {
 std::string dataset_label(const LoadedResults& r) {
   const json& d = r.document["dataset"];
   return fmt::format("{} ({})", d.value("kind", "?"), d.value("split", "?"));
-}
-
-// "58.4 [57.0, 59.8]" from a fraction estimate; "–" when absent.
-std::string percent_cell(const json& metric) {
-  if (!metric.is_object() || !metric.contains("value")) return "–";
-  const double value = metric["value"];
-  const json& ci = metric["ci95"];
-  return fmt::format("{:.1f} [{:.1f}, {:.1f}]", 100.0 * value, 100.0 * ci[0].get<double>(),
-                     100.0 * ci[1].get<double>());
-}
-
-std::string plain_cell(const json& metric, const char* spec) {
-  if (!metric.is_object() || !metric.contains("value")) return "–";
-  const json& ci = metric["ci95"];
-  return fmt::format(
-      fmt::runtime(std::string("{:") + spec + "} [{:" + spec + "}, {:" + spec + "}]"),
-      metric["value"].get<double>(), ci[0].get<double>(), ci[1].get<double>());
-}
-
-const json& at_path(const json& root, std::initializer_list<const char*> path) {
-  static const json missing;
-  const json* node = &root;
-  for (const char* key : path) {
-    if (!node->is_object() || !node->contains(key)) return missing;
-    node = &(*node)[key];
-  }
-  return *node;
 }
 
 void append_row(std::string& out, const std::vector<std::string>& cells) {
@@ -217,5 +196,37 @@ std::string render_comparison_json(const LoadedResults& a, const LoadedResults& 
               {"metrics", metrics}};
   return out.dump(2) + "\n";
 }
+
+
+namespace report_detail {
+
+// "58.4 [57.0, 59.8]" from a fraction estimate; "–" when absent.
+std::string percent_cell(const json& metric) {
+  if (!metric.is_object() || !metric.contains("value")) return "–";
+  const double value = metric["value"];
+  const json& ci = metric["ci95"];
+  return fmt::format("{:.1f} [{:.1f}, {:.1f}]", 100.0 * value, 100.0 * ci[0].get<double>(),
+                     100.0 * ci[1].get<double>());
+}
+
+std::string plain_cell(const json& metric, const char* spec) {
+  if (!metric.is_object() || !metric.contains("value")) return "–";
+  const json& ci = metric["ci95"];
+  return fmt::format(
+      fmt::runtime(std::string("{:") + spec + "} [{:" + spec + "}, {:" + spec + "}]"),
+      metric["value"].get<double>(), ci[0].get<double>(), ci[1].get<double>());
+}
+
+const json& at_path(const json& root, std::initializer_list<const char*> path) {
+  static const json missing;
+  const json* node = &root;
+  for (const char* key : path) {
+    if (!node->is_object() || !node->contains(key)) return missing;
+    node = &(*node)[key];
+  }
+  return *node;
+}
+
+}  // namespace report_detail
 
 }  // namespace vlbench

@@ -5,6 +5,8 @@
 #include <vlbench/eval/bootstrap.hpp>
 #include <vlbench/report/study.hpp>
 
+#include "report/json_cells.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,13 +43,7 @@ struct Section {
 };
 
 const json& at(const json& root, std::initializer_list<const char*> path) {
-  static const json missing;
-  const json* node = &root;
-  for (const char* key : path) {
-    if (!node->is_object() || !node->contains(key)) return missing;
-    node = &(*node)[key];
-  }
-  return *node;
+  return report_detail::at_path(root, path);
 }
 
 std::string text_at(const json& root, std::initializer_list<const char*> path,
@@ -87,13 +83,7 @@ std::string machine_label(const LoadedResults& r) {
                      std::isfinite(cores) ? fmt::format("{:g}", cores) : "?");
 }
 
-// "58.4 [57.0, 59.8]" of a {"value", "ci95"} fraction.
-std::string percent(const json& metric) {
-  if (!metric.is_object() || !metric.contains("value")) return "–";
-  const json& ci = metric["ci95"];
-  return fmt::format("{:.1f} [{:.1f}, {:.1f}]", 100 * metric["value"].get<double>(),
-                     100 * ci[0].get<double>(), 100 * ci[1].get<double>());
-}
+std::string percent(const json& metric) { return report_detail::percent_cell(metric); }
 
 std::string rate(double per_s) { return format_rate(per_s); }
 
@@ -217,10 +207,7 @@ Section accuracy_section(const std::vector<LoadedResults>& results) {
 }
 
 std::string plain(const json& metric, const char* spec) {
-  if (!metric.is_object() || !metric.contains("value")) return "–";
-  const json& ci = metric["ci95"];
-  return fmt::format(fmt::runtime(std::string("{:") + spec + "} [{:" + spec + "}, {:" + spec + "}]"),
-                     metric["value"].get<double>(), ci[0].get<double>(), ci[1].get<double>());
+  return report_detail::plain_cell(metric, spec);
 }
 
 Section ranks_section(const std::vector<LoadedResults>& results) {
