@@ -7,4 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
-./build/src/cli/vlbench run --out "${VLBENCH_OUT:-out/run}"
+out=${VLBENCH_OUT:-out/run}
+./build/src/cli/vlbench index bench --synthetic 20000,768 --synthetic-queries 200 \
+  --latency-queries 200 --type flat --type flat-int8 --type hnsw --sweep efSearch=16,32,64,128 \
+  --out "$out-index-bench"
+./build/src/cli/vlbench run --index-bench "$out-index-bench/index_bench.json" --out "$out"

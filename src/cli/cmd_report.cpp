@@ -11,6 +11,7 @@ namespace vlbench::cli {
 void add_report(CLI::App& app) {
   struct Args {
     std::vector<std::string> files;
+    std::vector<std::string> index_bench;
     std::string format = "md";
   };
   auto args = std::make_shared<Args>();
@@ -23,11 +24,17 @@ void add_report(CLI::App& app) {
                   "csv | json (the metrics)")
       ->check(CLI::IsMember({"md", "html", "csv", "json"}))
       ->capture_default_str();
+  sub->add_option("--index-bench", args->index_bench,
+                  "index_bench.json of `vlbench index bench` (repeatable): the decision table's "
+                  "search rows by gallery size (md and html)")
+      ->check(CLI::ExistingFile);
   sub->callback([args] {
     std::vector<LoadedResults> results;
     for (const auto& f : args->files) results.push_back(read_results(f));
-    const std::string text = args->format == "md"     ? render_study_markdown(results)
-                             : args->format == "html" ? render_study_html(results)
+    std::vector<IndexBenchFile> index_bench;
+    for (const auto& f : args->index_bench) index_bench.push_back(read_index_bench(f));
+    const std::string text = args->format == "md"     ? render_study_markdown(results, index_bench)
+                             : args->format == "html" ? render_study_html(results, index_bench)
                              : args->format == "csv"  ? render_csv(results)
                                                       : render_json(results);
     std::fputs(text.c_str(), stdout);

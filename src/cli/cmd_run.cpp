@@ -174,6 +174,7 @@ struct RunArgs {
   std::int64_t rerank_depth = 100;
   int token_pool_factor = 1;     // multi-vector models: also evaluate pooled page tokens
   std::string token_quantize;    // multi-vector models: also evaluate bf16 / int8 / binary page tokens
+  std::vector<std::string> index_bench;  // index_bench.json files for the report's decision table
   ModelFlags model;
 };
 
@@ -271,6 +272,9 @@ void run_run(RunArgs args) {
   if (args.models.empty() != args.datasets.empty()) {
     fail("run: give both --model and --dataset, or neither for the quickstart");
   }
+  // Read before any encoding: a bad file fails the run at once.
+  std::vector<IndexBenchFile> index_bench;
+  for (const auto& f : args.index_bench) index_bench.push_back(read_index_bench(f));
   if (args.models.empty()) {
     // The quickstart: two generated CLIPs of different sizes (two points on the report's
     // speed axis) on the bundled mini datasets.
@@ -469,8 +473,8 @@ void run_run(RunArgs args) {
   // The study report (report.md, report.html) with the two-stage and storage sections; the
   // terminal gets the plain tables.
   write_file_atomic(out / "report.md",
-                    render_study_markdown(all) + rerank_tables + storage_tables);
-  write_file_atomic(out / "report.html", render_study_html(all));
+                    render_study_markdown(all, index_bench) + rerank_tables + storage_tables);
+  write_file_atomic(out / "report.html", render_study_html(all, index_bench));
   const std::string tables = render_markdown(all) + rerank_tables + storage_tables;
   std::fputs(tables.c_str(), stdout);
   std::printf(
@@ -540,6 +544,10 @@ void add_encode_and_run(CLI::App& app) {
                     "`serve --rerank-token-storage` holds them), compared with fp32 by the "
                     "paired bootstrap")
         ->check(CLI::IsMember({"bf16", "int8", "binary"}));
+    sub->add_option("--index-bench", args->index_bench,
+                    "index_bench.json of `vlbench index bench` (repeatable): the report's "
+                    "decision table gets search rows by gallery size")
+        ->check(CLI::ExistingFile);
     args->model.add_to(sub);
     sub->callback([args] { run_run(*args); });
   }

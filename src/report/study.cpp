@@ -42,6 +42,15 @@ bool faster(const StudyPoint& a, const StudyPoint& b) {
 
 }  // namespace
 
+std::string machine_label(const json& machine) {
+  const json* cpu = machine.is_object() && machine.contains("cpu") ? &machine["cpu"] : nullptr;
+  const json* cores =
+      machine.is_object() && machine.contains("logical_cores") ? &machine["logical_cores"] : nullptr;
+  return fmt::format("{}, {} logical cores",
+                     cpu && cpu->is_string() ? cpu->get<std::string>() : "unknown CPU",
+                     cores && cores->is_number() ? fmt::format("{:g}", cores->get<double>()) : "?");
+}
+
 std::string format_rate(double per_s) {
   if (!std::isfinite(per_s)) return "–";
   if (per_s < 999.5) return fmt::format("{:.3g}", per_s);
@@ -77,9 +86,7 @@ std::vector<StudyPoint> study_points(const std::vector<LoadedResults>& results) 
                             doc.contains("protocol") && doc["protocol"].is_string()
                                 ? doc["protocol"].get<std::string>()
                                 : "?");
-    const double cores = number_at(doc, {"machine", "logical_cores"});
-    p.machine = fmt::format("{}, {} logical cores", string_at(doc, "machine", "cpu", "unknown CPU"),
-                            std::isfinite(cores) ? fmt::format("{:g}", cores) : "?");
+    p.machine = machine_label(doc.contains("machine") ? doc["machine"] : json());
     points.push_back(std::move(p));
   }
   for (StudyPoint& p : points) {

@@ -6,6 +6,7 @@
 #include <vlbench/report/study.hpp>
 
 #include "report/json_cells.hpp"
+#include "report/study_section.hpp"
 
 #include <fmt/format.h>
 
@@ -20,27 +21,7 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-struct Cell {
-  std::string text;
-  bool best = false;  // the best value of its column within its comparison group
-};
-
-struct Table {
-  std::vector<std::string> header;
-  std::vector<std::vector<Cell>> rows;
-};
-
-struct Section {
-  std::string id;       // HTML anchor
-  std::string heading;  // "Accuracy"
-  std::vector<std::string> paragraphs;
-  struct Block {
-    std::string caption;  // a "####" heading in Markdown, a <caption> in HTML
-    Table table;
-    std::string svg;      // HTML only (the table beside it carries the numbers)
-  };
-  std::vector<Block> blocks;
-};
+using namespace report_detail;
 
 const json& at(const json& root, std::initializer_list<const char*> path) {
   return report_detail::at_path(root, path);
@@ -63,10 +44,6 @@ std::string model_name(const LoadedResults& r) {
   return text_at(r.document, {"model", "name"}, r.path.stem().string());
 }
 
-std::string model_label(const LoadedResults& r) {
-  return fmt::format("{} ({})", model_name(r), text_at(r.document, {"model", "dtype"}, "fp32"));
-}
-
 std::string protocol_label(const std::string& protocol) {
   if (protocol == "seed") return "seed (the study's)";
   return protocol;
@@ -77,24 +54,9 @@ std::string dataset_label(const LoadedResults& r) {
                      text_at(r.document, {"dataset", "split"}, "?"));
 }
 
-std::string machine_label(const LoadedResults& r) {
-  const double cores = number(r.document, {"machine", "logical_cores"});
-  return fmt::format("{}, {} logical cores", text_at(r.document, {"machine", "cpu"}, "unknown CPU"),
-                     std::isfinite(cores) ? fmt::format("{:g}", cores) : "?");
-}
-
 std::string percent(const json& metric) { return report_detail::percent_cell(metric); }
 
 std::string rate(double per_s) { return format_rate(per_s); }
-
-// "42 s", "3.2 min", "5.1 h", "2.3 days" for a duration in seconds.
-std::string duration(double seconds) {
-  if (!std::isfinite(seconds)) return "–";
-  if (seconds < 90) return fmt::format("{:.0f} s", seconds);
-  if (seconds < 90 * 60) return fmt::format("{:.1f} min", seconds / 60);
-  if (seconds < 48 * 3600) return fmt::format("{:.1f} h", seconds / 3600);
-  return fmt::format("{:.1f} days", seconds / 86400);
-}
 
 // Marks, within each group of rows (same group key) of two or more values, the highest value
 // of each listed column (every row holding it, on a tie).
@@ -242,21 +204,7 @@ Section ranks_section(const std::vector<LoadedResults>& results) {
 
 Section speed_section(const std::vector<LoadedResults>& results) {
   Section s{"speed", "Speed", {}, {}};
-  // One row per model × compute type × machine, from its document with the most images (the
-  // largest gallery of the run: the steadiest figure).
-  std::vector<const LoadedResults*> rows;
-  for (const auto& r : results) {
-    if (!std::isfinite(number(r.document, {"speed", "image_encode_per_s"}))) continue;
-    const auto same = std::find_if(rows.begin(), rows.end(), [&](const LoadedResults* o) {
-      return model_label(*o) == model_label(r) && machine_label(*o) == machine_label(r);
-    });
-    if (same == rows.end()) {
-      rows.push_back(&r);
-    } else if (number(r.document, {"dataset", "images"}) >
-               number((*same)->document, {"dataset", "images"})) {
-      *same = &r;
-    }
-  }
+  const std::vector<const LoadedResults*> rows = speed_documents(results);
   if (rows.empty()) return s;
   s.paragraphs.push_back(
       "Images/s of the image encoder alone (compute) and from files to embeddings (end to end: "
@@ -463,7 +411,8 @@ Section pareto_section(const std::vector<StudyPoint>& points) {
   return s;
 }
 
-Section provenance_section(const std::vector<LoadedResults>& results) {
+Section provenance_section(const std::vector<LoadedResults>& results,
+                           const std::vector<IndexBenchFile>& index_bench) {
   Section s{"provenance", "Provenance", {}, {}};
   s.paragraphs.push_back(
       "Where every number came from: the results document, the model directory and the "
@@ -491,15 +440,36 @@ Section provenance_section(const std::vector<LoadedResults>& results) {
          {text_at(d, {"run", "version"})}});
   }
   s.blocks.push_back(std::move(block));
+  if (!index_bench.empty()) {
+    Section::Block bench;
+    bench.caption = "Index benchmarks (the decision table's search figures)";
+    bench.table.header = {"index_bench.json", "sha256", "machine", "runs", "vlbench"};
+    for (const IndexBenchFile& f : index_bench) {
+      std::string runs;
+      for (const IndexBenchRun& run : f.runs) {
+        runs += fmt::format("{}{} ({} × {}, {} settings)", runs.empty() ? "" : "; ", run.name,
+                            run.result.n_gallery, run.result.d, run.result.measurements.size());
+      }
+      bench.table.rows.push_back(
+          {{f.path.string()}, {f.sha256}, {f.machine}, {runs}, {f.version.empty() ? "–" : f.version}});
+    }
+    s.blocks.push_back(std::move(bench));
+  }
   return s;
 }
 
-std::vector<Section> study_sections(const std::vector<LoadedResults>& results) {
+std::vector<Section> study_sections(const std::vector<LoadedResults>& results,
+                                    const std::vector<IndexBenchFile>& index_bench) {
   const std::vector<StudyPoint> points = study_points(results);
-  std::vector<Section> sections = {summary_section(results, points), accuracy_section(results),
-                                   ranks_section(results),           speed_section(results),
-                                   winoground_section(results),      pareto_section(points),
-                                   significance_section(results),    provenance_section(results)};
+  std::vector<Section> sections = {summary_section(results, points),
+                                   accuracy_section(results),
+                                   ranks_section(results),
+                                   speed_section(results),
+                                   winoground_section(results),
+                                   pareto_section(points),
+                                   significance_section(results),
+                                   decision_section(results, index_bench),
+                                   provenance_section(results, index_bench)};
   sections.erase(std::remove_if(sections.begin(), sections.end(),
                                 [](const Section& s) {
                                   return s.blocks.empty() && s.id != "summary";
@@ -546,8 +516,9 @@ p.meta { color: #555; }
 
 }  // namespace
 
-std::string render_study_html(const std::vector<LoadedResults>& results) {
-  const std::vector<Section> sections = study_sections(results);
+std::string render_study_html(const std::vector<LoadedResults>& results,
+                              const std::vector<IndexBenchFile>& index_bench) {
+  const std::vector<Section> sections = study_sections(results, index_bench);
   std::string out =
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -585,9 +556,10 @@ std::string render_study_html(const std::vector<LoadedResults>& results) {
   return out;
 }
 
-std::string render_study_markdown(const std::vector<LoadedResults>& results) {
+std::string render_study_markdown(const std::vector<LoadedResults>& results,
+                                  const std::vector<IndexBenchFile>& index_bench) {
   std::string out = "# vlbench report\n\n";
-  for (const Section& s : study_sections(results)) {
+  for (const Section& s : study_sections(results, index_bench)) {
     out += "## " + s.heading + "\n\n";
     for (const auto& p : s.paragraphs) out += p + "\n\n";
     for (const Section::Block& b : s.blocks) {
@@ -607,5 +579,43 @@ std::string render_study_markdown(const std::vector<LoadedResults>& results) {
   }
   return out;
 }
+
+namespace report_detail {
+
+std::string model_label(const LoadedResults& r) {
+  return fmt::format("{} ({})", model_name(r), text_at(r.document, {"model", "dtype"}, "fp32"));
+}
+
+std::string machine_label(const LoadedResults& r) {
+  return vlbench::machine_label(at(r.document, {"machine"}));
+}
+
+// "42 s", "3.2 min", "5.1 h", "2.3 days" for a duration in seconds.
+std::string duration(double seconds) {
+  if (!std::isfinite(seconds)) return "–";
+  if (seconds < 90) return fmt::format("{:.0f} s", seconds);
+  if (seconds < 90 * 60) return fmt::format("{:.1f} min", seconds / 60);
+  if (seconds < 48 * 3600) return fmt::format("{:.1f} h", seconds / 3600);
+  return fmt::format("{:.1f} days", seconds / 86400);
+}
+
+std::vector<const LoadedResults*> speed_documents(const std::vector<LoadedResults>& results) {
+  std::vector<const LoadedResults*> rows;
+  for (const auto& r : results) {
+    if (!std::isfinite(number(r.document, {"speed", "image_encode_per_s"}))) continue;
+    const auto same = std::find_if(rows.begin(), rows.end(), [&](const LoadedResults* o) {
+      return model_label(*o) == model_label(r) && machine_label(*o) == machine_label(r);
+    });
+    if (same == rows.end()) {
+      rows.push_back(&r);
+    } else if (number(r.document, {"dataset", "images"}) >
+               number((*same)->document, {"dataset", "images"})) {
+      *same = &r;
+    }
+  }
+  return rows;
+}
+
+}  // namespace report_detail
 
 }  // namespace vlbench

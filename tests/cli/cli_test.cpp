@@ -146,6 +146,50 @@ TEST(Cli, WinogroundEvalAndReport) {
   EXPECT_EQ(output.find("<svg"), std::string::npos) << output;
 }
 
+TEST(Cli, ReportDecisionTableFromAnIndexBenchmark) {
+  TempDir dir;
+  const auto emb = synth(dir, kCoco, "model_a", 1);
+  std::string output;
+  ASSERT_EQ(run_cli(eval_args(kCoco, emb) + " --out " + q(dir / "a.json"), &output), 0) << output;
+  ASSERT_EQ(run_cli("index bench --synthetic 2000,16,8 --synthetic-queries 50 --latency-queries "
+                    "20 --reps 1 --type flat --type hnsw --sweep efSearch=16,64 --out " +
+                        q(dir / "ib"),
+                    &output),
+            0)
+      << output;
+  const std::string bench = (dir / "ib" / "index_bench.json").string();
+  for (const char* format : {"md", "html"}) {
+    ASSERT_EQ(run_cli("report " + q(dir / "a.json") + " --index-bench " + q(bench) +
+                          " --format " + format,
+                      &output),
+              0)
+        << output;
+    EXPECT_NE(output.find("Decision table by gallery size"), std::string::npos) << output;
+    EXPECT_NE(output.find("Search on "), std::string::npos) << output;
+    EXPECT_NE(output.find(bench + ", run synthetic (2,000 × 16)"), std::string::npos) << output;
+  }
+  // Every band × budget row is there (12 on one machine).
+  ASSERT_EQ(run_cli("report " + q(dir / "a.json") + " --index-bench " + q(bench), &output), 0);
+  std::size_t rows = 0;
+  for (const char* band : {"| ≤ 10K | ", "| 10K – 1M | ", "| 1M – 10M | ", "| > 10M | "}) {
+    for (std::size_t i = output.find(band); i != std::string::npos; i = output.find(band, i + 1)) {
+      ++rows;
+    }
+  }
+  EXPECT_EQ(rows, 12u) << output;
+
+  // A file that is not an index benchmark: an error naming it, from report and from run
+  // (before anything is encoded or written).
+  EXPECT_NE(run_cli("report " + q(dir / "a.json") + " --index-bench " + q(dir / "a.json"),
+                    &output),
+            0);
+  EXPECT_NE(output.find((dir / "a.json").string() + ": schema is"), std::string::npos) << output;
+  EXPECT_NE(run_cli("run --index-bench " + q(dir / "a.json") + " --out " + q(dir / "run"), &output),
+            0);
+  EXPECT_NE(output.find("expected \"vlbench.index_bench/1\""), std::string::npos) << output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run"));
+}
+
 TEST(Cli, MetricsIdenticalForOneAndTwoThreads) {
   TempDir dir;
   const auto emb = synth(dir, kCoco, "m", 4);

@@ -58,7 +58,18 @@ TEST(ReportBrowser, QuickstartReportRendersInChromium) {
   }
   testing::TempDir dir;
   std::string output;
-  ASSERT_EQ(testing::run_cli("run --bootstrap 100 --out " + q(dir / "run"), &output), 0) << output;
+  // The quickstart's own index benchmark, smaller, for the decision table's search rows.
+  ASSERT_EQ(testing::run_cli("index bench --synthetic 2000,16,8 --synthetic-queries 50 "
+                             "--latency-queries 20 --reps 1 --out " +
+                                 q(dir / "ib"),
+                             &output),
+            0)
+      << output;
+  ASSERT_EQ(testing::run_cli("run --bootstrap 100 --index-bench " +
+                                 q(dir / "ib" / "index_bench.json") + " --out " + q(dir / "run"),
+                             &output),
+            0)
+      << output;
   const fs::path report = dir / "run" / "report.html";
   ASSERT_TRUE(fs::exists(report));
   const std::string url = "file://" + fs::absolute(report).string();
@@ -96,7 +107,7 @@ TEST(ReportBrowser, QuickstartReportRendersInChromium) {
   ASSERT_NE(dom.find("</html>"), std::string::npos) << dom.substr(0, 500);
   for (const char* id :
        {"summary", "accuracy", "ranks", "speed", "winoground", "pareto", "significance",
-        "provenance"}) {
+        "decision", "provenance"}) {
     EXPECT_NE(dom.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
   }
   EXPECT_NE(dom.find("<svg"), std::string::npos);

@@ -276,5 +276,92 @@ TEST(Study, SignificanceMatrixIsThePairedBootstrapOfCompare) {
             std::string::npos);
 }
 
+TEST(Study, DecisionTableFromIndexBenchEncodeSpeedAndReranking) {
+  std::vector<LoadedResults> results = make_all({{"A", 0.20, 100}, {"B", 0.30, 50}});
+  // A two-stage run: A's dense top 100 re-ranked by a multi-vector model.
+  results[0].document["rerank"] = {
+      {"depth", 100},
+      {"model", {{"name", "late"}}},
+      {"t2i",
+       {{"stage1", {{"r1", {{"value", 0.2}, {"ci95", {0.18, 0.22}}}}}},
+        {"stage2", {{"r1", {{"value", 0.35}, {"ci95", {0.33, 0.37}}}}}},
+        {"full_maxsim", {{"r1", {{"value", 0.36}, {"ci95", {0.34, 0.38}}}}}},
+        {"latency_seconds", {{"stage2", {{"p50", 0.004}, {"p99", 0.0062}}}}}}},
+      {"t2i_query_seconds_p50", {{"stage1_only", 0.0021}, {"two_stage", 0.0453}}}};
+  IndexMeasurement flat;
+  flat.type = "flat";
+  flat.recall_at_10 = 1;
+  flat.latency_p99_ms = 2.4;
+  flat.bytes_per_vector = 2048;
+  IndexMeasurement hnsw = flat;
+  hnsw.type = "hnsw";
+  hnsw.search_params = {{"efSearch", "128"}};
+  hnsw.recall_at_10 = 0.97;
+  hnsw.latency_p99_ms = 0.5;
+  hnsw.bytes_per_vector = 2176;
+  IndexBenchFile bench;
+  bench.path = "ib/index_bench.json";
+  bench.machine = "Test CPU, 2 logical cores";
+  bench.sha256 = "ef01";
+  bench.runs.push_back({"t2i", {}});
+  bench.runs[0].result.n_gallery = 20000;
+  bench.runs[0].result.d = 512;
+  bench.runs[0].result.measurements = {flat, hnsw};
+
+  const std::string md = render_study_markdown(results, {bench});
+  const std::string html = render_study_html(results, {bench});
+  EXPECT_EQ(html_cells(html), markdown_cells(md));
+  const std::size_t at = md.find("## Decision table by gallery size");
+  ASSERT_NE(at, std::string::npos) << md;
+  EXPECT_NE(html.find("<section id=\"decision\">"), std::string::npos);
+  // 10K – 1M, 1 ms: flat scaled to 1M is 120 ms; hnsw efSearch=128 qualifies (marked).
+  EXPECT_NE(md.find("| 10K – 1M | 1 ms | **hnsw efSearch=128** | 0.9700 | 0.5 | 2176 | 2.03 GiB "
+                    "for 1,000,000 |",
+                    at),
+            std::string::npos)
+      << md.substr(at);
+  // ≤ 10K, 10 ms: exact, estimated at 1.2 ms from the 20,000-row flat.
+  EXPECT_NE(md.find("| ≤ 10K | 10 ms | **exact (flat)** | 1.0000 | 1.2 | 2048 | 19.5 MiB for "
+                    "10,000 | estimated: flat p99 2.4 ms measured at n = 20,000, × 0.5 for n = "
+                    "10,000 (a flat scan is linear in n) | ib/index_bench.json, run t2i (20,000 "
+                    "× 512) |",
+                    at),
+            std::string::npos)
+      << md.substr(at);
+  EXPECT_NE(md.find("| 1M – 10M | 100 ms | none measured |", at), std::string::npos);
+  // Encode times at the end-to-end rate: A 50 images/s -> 10,000 in 3.3 min, 1M in 5.6 h,
+  // 10M in 2.3 days, 100M in 23.1 days.
+  EXPECT_NE(md.find("| A (fp32) | Test CPU, 2 logical cores | 50 | 3.3 min | 5.6 h | 2.3 days "
+                    "| 23.1 days | A-coco-karpathy.json (100 images) |",
+                    at),
+            std::string::npos)
+      << md.substr(at);
+  // The two-stage row.
+  EXPECT_NE(md.find("| A (fp32) → late | coco-karpathy test | 100 | 20.0 [18.0, 22.0] | 35.0 "
+                    "[33.0, 37.0] | 36.0 [34.0, 38.0] | 6.2 | 2.1 / 45.3 | A-coco-karpathy.json |",
+                    at),
+            std::string::npos)
+      << md.substr(at);
+  // The index benchmark is in the provenance.
+  EXPECT_NE(md.find("| ib/index_bench.json | ef01 | Test CPU, 2 logical cores | t2i (20000 × 512, "
+                    "2 settings) | – |"),
+            std::string::npos);
+  EXPECT_EQ(md.find("Mixed machines"), std::string::npos);
+
+  // Measured on another machine: said, not merged.
+  bench.machine = "Other CPU, 8 logical cores";
+  const std::string mixed = render_study_markdown(results, {bench});
+  EXPECT_NE(mixed.find("Mixed machines: the index benchmark ib/index_bench.json was measured on "
+                       "Other CPU, 8 logical cores, which encoded none of the results"),
+            std::string::npos);
+  EXPECT_NE(mixed.find("#### Search on Other CPU, 8 logical cores"), std::string::npos);
+
+  // Without an index benchmark: the encode times and the two-stage row, and what to pass.
+  const std::string plain = render_study_markdown(results);
+  EXPECT_NE(plain.find("pass `--index-bench index_bench.json`"), std::string::npos);
+  EXPECT_NE(plain.find("| 2.3 days |"), std::string::npos);
+  EXPECT_EQ(plain.find("#### Search on"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vlbench

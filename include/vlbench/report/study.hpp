@@ -5,6 +5,7 @@
 #pragma once
 
 #include <vlbench/report/chart.hpp>
+#include <vlbench/report/decision.hpp>
 #include <vlbench/report/results.hpp>
 
 #include <string>
@@ -56,13 +57,21 @@ std::vector<Recommendation> recommend(const std::vector<StudyPoint>& points);
 ChartSpec pareto_chart(const std::vector<StudyPoint>& points, const std::string& dataset,
                        const std::string& machine);
 
+// "<cpu>, <n> logical cores" of a document's "machine" object ({"cpu", "logical_cores"}, as
+// machine_description() writes it; "unknown CPU" / "?" for what is missing): speed figures are
+// compared only between points with the same label.
+std::string machine_label(const nlohmann::ordered_json& machine);
+
 // 3 significant digits below 1,000 ("83.3", "686"), whole numbers with thousands separators
 // from 1,000 ("2,459", "18,800"); "–" when not finite.
 std::string format_rate(double per_s);
 
 // The whole report as one self-contained HTML page (inline CSS and SVG, no script, no
 // network) and as Markdown (the same sections and numbers; the chart as a frontier table).
-std::string render_study_html(const std::vector<LoadedResults>& results);
-std::string render_study_markdown(const std::vector<LoadedResults>& results);
+// Index benchmarks, when given, feed the decision table's search rows (decision.hpp).
+std::string render_study_html(const std::vector<LoadedResults>& results,
+                              const std::vector<IndexBenchFile>& index_bench = {});
+std::string render_study_markdown(const std::vector<LoadedResults>& results,
+                                  const std::vector<IndexBenchFile>& index_bench = {});
 
 }  // namespace vlbench
