@@ -183,45 +183,48 @@ SearchDecision decide(const std::vector<const IndexBenchFile*>& files, const Gal
                       double budget_ms) {
   SearchDecision d;
   d.budget_ms = budget_ms;
-  d.recall_at_10 = d.p99_ms = d.bytes_per_vector = std::nan("");
+  d.recall_at_10 = d.p99_ms = d.bytes_per_vector = d.exact_p99_ms = std::nan("");
   // Rule 1: exact search, its latency scaled linearly to the band's size.
   const Found flat = closest_flat(files, band.size);
-  std::string exact_note;
   if (flat) {
     const double scale = static_cast<double>(band.size) / static_cast<double>(flat.n());
-    const double p99 = flat.m->latency_p99_ms * scale;
-    if (scale != 1.0) {
-      exact_note = fmt::format("flat p99 {} ms measured at n = {}, × {} for n = {} "
-                               "(a flat scan is linear in n)",
-                               ms_text(flat.m->latency_p99_ms), size_text(flat.n()),
-                               scale < 1000 ? fmt::format("{:.3g}", scale) : format_rate(scale),
-                               size_text(band.size));
-    }
-    if (p99 <= budget_ms) {
+    d.exact_p99_ms = flat.m->latency_p99_ms * scale;
+    d.exact_source = run_source(*flat.file, *flat.run);
+    d.exact_note =
+        scale == 1.0
+            ? "measured at this size"
+            : fmt::format("flat p99 {} ms at n = {} × {}: a flat scan is linear in n",
+                          ms_text(flat.m->latency_p99_ms), size_text(flat.n()),
+                          scale < 1000 ? fmt::format("{:.3g}", scale) : format_rate(scale));
+    if (d.exact_p99_ms <= budget_ms) {
       d.choice = "exact (flat)";
       d.estimated = scale != 1.0;
       d.recall_at_10 = 1.0;
-      d.p99_ms = p99;
+      d.p99_ms = d.exact_p99_ms;
       d.bytes_per_vector = flat.m->bytes_per_vector;
-      d.note = d.estimated ? "estimated: " + exact_note : "measured at this size";
-      d.source = run_source(*flat.file, *flat.run);
-      return d;
+      d.source = d.exact_source;
     }
-    exact_note = fmt::format("exact search needs about {} ms{}", ms_text(p99),
-                             exact_note.empty() ? "" : " (" + exact_note + ")");
   } else {
-    exact_note = "no exact (flat) measurement";
+    d.exact_note = "no exact (flat) measurement";
   }
   // Rule 2: the best ANN setting measured in the band, else at the next larger size.
   const Found ann_run = ann_run_for(files, band);
   if (!ann_run.run) {
-    d.note = fmt::format("{}; no index was measured in this band or above it: run `vlbench "
-                         "index bench --synthetic {},D`",
-                         exact_note, band.size);
-    d.source = flat ? run_source(*flat.file, *flat.run) : "–";
+    d.ann_note = fmt::format("no index was measured in this band or above it: run `vlbench "
+                             "index bench --synthetic {},D`",
+                             band.size);
+    if (d.choice.empty()) d.note = "exact search too slow, no ANN index measured";
     return d;
   }
-  d.source = run_source(*ann_run.file, *ann_run.run);
+  d.ann_source = run_source(*ann_run.file, *ann_run.run);
+  d.ann_note = ann_run.n() == band.size ? "measured at this size"
+               : ann_run.n() < band.size
+                   ? fmt::format("measured at n = {}; at {} expect more latency and less recall",
+                                 size_text(ann_run.n()), size_text(band.size))
+                   : fmt::format("measured at n = {}, above this band: a smaller gallery is "
+                                 "usually searched faster and with more recall",
+                                 size_text(ann_run.n()));
+  if (!d.choice.empty()) return d;
   const IndexMeasurement* chosen = nullptr;
   const IndexMeasurement* fastest_accurate = nullptr;  // shown when nothing qualifies
   for (const IndexMeasurement& m : ann_run.run->result.measurements) {
@@ -231,27 +234,17 @@ SearchDecision decide(const std::vector<const IndexBenchFile*>& files, const Gal
     }
     if (m.latency_p99_ms <= budget_ms && (!chosen || better_choice(m, *chosen))) chosen = &m;
   }
-  const std::string where =
-      ann_run.n() == band.size ? "measured at this size"
-      : ann_run.n() < band.size
-          ? fmt::format("measured at n = {}; at {} expect more latency and less recall",
-                        size_text(ann_run.n()), size_text(band.size))
-          : fmt::format("measured at n = {}, above this band: a smaller gallery is usually "
-                        "searched faster and with more recall",
-                        size_text(ann_run.n()));
   if (chosen) {
     d.choice = setting_name(*chosen);
     take_figures(d, *chosen);
-    d.note = fmt::format("{}; {}", exact_note, where);
+    d.source = d.ann_source;
   } else if (fastest_accurate) {
     take_figures(d, *fastest_accurate);
-    d.note = fmt::format("{}; no ANN setting reaches recall@10 >= {:g} within {:g} ms (the "
-                         "fastest that reaches it: {}, {})",
-                         exact_note, kDecisionRecall, budget_ms, setting_name(*fastest_accurate),
-                         where);
+    d.source = d.ann_source;
+    d.note = fmt::format("the fastest with recall@10 >= {:g} is {}", kDecisionRecall,
+                         setting_name(*fastest_accurate));
   } else {
-    d.note = fmt::format("{}; no ANN setting reaches recall@10 >= {:g} ({})", exact_note,
-                         kDecisionRecall, where);
+    d.note = fmt::format("no ANN setting reaches recall@10 >= {:g}", kDecisionRecall);
   }
   return d;
 }

@@ -39,47 +39,63 @@ std::string text(const json& root, std::initializer_list<const char*> path) {
   return v.is_string() ? v.get<std::string>() : v.is_null() ? "–" : v.dump();
 }
 
-std::string fixed(double v, const char* spec) {
-  return std::isfinite(v) ? fmt::format(fmt::runtime(fmt::format("{{:{}}}", spec)), v) : "–";
-}
-
 std::string milliseconds(double ms) {
   if (!std::isfinite(ms)) return "–";
   return ms < 10 ? fmt::format("{:.3g}", ms) : format_rate(ms);
 }
 
+// One budget's cell: the choice and its figures, or why there is none.
+Cell budget_cell(const SearchDecision& d, std::int64_t band_size) {
+  const std::string memory =
+      fmt::format("{} for {}", bytes_text(d.bytes_per_vector * static_cast<double>(band_size)),
+                  format_rate(static_cast<double>(band_size)));
+  if (d.choice.empty()) {
+    if (!std::isfinite(d.p99_ms)) return {"none: " + d.note};
+    return {fmt::format("none: {} (recall@10 {:.4f}, p99 {} ms)", d.note, d.recall_at_10,
+                        milliseconds(d.p99_ms))};
+  }
+  return {fmt::format("{} · recall@10 {:.4f} · p99 {} ms{} · {}", d.choice, d.recall_at_10,
+                      milliseconds(d.p99_ms), d.estimated ? " (estimated)" : "", memory),
+          true};
+}
+
 void search_blocks(Section& s, const std::vector<IndexBenchFile>& index_bench) {
   const std::vector<SearchDecision> decisions = decide_search(index_bench);
   const auto& bands = gallery_bands();
-  std::string machine;
-  for (const SearchDecision& d : decisions) {
-    if (s.blocks.empty() || d.machine != machine) {
-      machine = d.machine;
+  const auto& budgets = latency_budgets_ms();
+  // decide_search's order: machine, band, budget.
+  for (std::size_t first = 0; first < decisions.size(); first += budgets.size()) {
+    const SearchDecision& d = decisions[first];
+    if (d.band == 0) {
       Section::Block block;
-      block.caption = fmt::format("Search on {} (recall@10 >= {:g} against exact search)",
-                                  machine, kDecisionRecall);
-      block.table.header = {"gallery size",  "latency budget (p99, 1 query, 1 thread)",
-                            "search",        "recall@10",
-                            "p99 ms",        "bytes/vector",
-                            "index memory at the band's top", "how",
-                            "measured in"};
+      block.caption = fmt::format(
+          "Search on {}: the choice per latency budget (p99 of one query on one thread) with "
+          "recall@10 against exact search, p99 and the index memory at the band's top",
+          d.machine);
+      block.table.header = {"gallery size", "exact search at the band's top"};
+      for (const double budget : budgets) {
+        block.table.header.push_back(fmt::format("p99 ≤ {:g} ms", budget));
+      }
+      block.table.header.insert(block.table.header.end(), {"ANN figures", "measured in"});
       s.blocks.push_back(std::move(block));
     }
     const GalleryBand& band = bands[d.band];
-    s.blocks.back().table.rows.push_back(
-        {{band.label},
-         {fmt::format("{:g} ms", d.budget_ms)},
-         {d.choice.empty() ? "none measured" : d.choice, !d.choice.empty()},
-         {fixed(d.recall_at_10, ".4f")},
-         {milliseconds(d.p99_ms)},
-         {fixed(d.bytes_per_vector, ".0f")},
-         {std::isfinite(d.bytes_per_vector)
-              ? fmt::format("{} for {}",
-                            bytes_text(d.bytes_per_vector * static_cast<double>(band.size)),
-                            format_rate(static_cast<double>(band.size)))
-              : "–"},
-         {d.note},
-         {d.source}});
+    std::vector<Cell> row = {
+        {band.label},
+        {std::isfinite(d.exact_p99_ms)
+             ? fmt::format("p99 {} ms at {} ({})", milliseconds(d.exact_p99_ms),
+                           format_rate(static_cast<double>(band.size)), d.exact_note)
+             : d.exact_note}};
+    for (std::size_t b = 0; b < budgets.size(); ++b) {
+      row.push_back(budget_cell(decisions[first + b], band.size));
+    }
+    row.push_back({d.ann_note});
+    std::string sources = d.exact_source;
+    if (!d.ann_source.empty() && d.ann_source != d.exact_source) {
+      sources += (sources.empty() ? "" : "; ") + d.ann_source;
+    }
+    row.push_back({sources.empty() ? "–" : sources});
+    s.blocks.back().table.rows.push_back(std::move(row));
   }
 }
 

@@ -107,6 +107,13 @@ Section summary_section(const std::vector<LoadedResults>& results,
       results.size(), results.size() == 1 ? "" : "s", machines.size() == 1 ? "" : "s",
       join(machines), dates.size() == 1 ? "" : "s", join(dates), protocols.size() == 1 ? "" : "s",
       join(protocols), join(versions)));
+  if (machines.size() > 1) {
+    s.paragraphs.push_back(fmt::format(
+        "Mixed machines: these results were measured on {} machines. Speed is compared only "
+        "within one machine: every recommendation, speed-up, Pareto chart and search row below "
+        "is per machine, and points of different machines never share a speed axis.",
+        machines.size()));
+  }
   s.paragraphs.push_back(fmt::format(
       "The recommendation per priority is chosen from the measured figures of each dataset and "
       "machine: accuracy = highest text-to-image R@1; speed = most images/s (image encode "

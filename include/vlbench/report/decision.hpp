@@ -69,13 +69,20 @@ struct SearchDecision {
   std::size_t band = 0;  // index into gallery_bands()
   double budget_ms = 0;
   std::string choice;      // "exact (flat)", "hnsw M=16 efSearch=128"; empty: none qualifies
-  bool estimated = false;  // flat latency scaled to the band's size (rule 1)
-  // The chosen setting's figures (or, with no choice, the reference setting's; NaN if none).
+  bool estimated = false;  // the choice is exact search with its latency scaled (rule 1)
+  // The choice's figures; with no choice, those of the fastest ANN setting with enough recall
+  // (NaN if there is none).
   double recall_at_10 = 0;
   double p99_ms = 0;
   double bytes_per_vector = 0;
-  std::string note;    // why there is no choice, or what was estimated
-  std::string source;  // "index_bench.json, run t2i (20,000 × 512)"
+  std::string note;    // with no choice: why ("the fastest with recall@10 >= 0.95 is ...")
+  std::string source;  // the figures' run: "index_bench.json, run t2i (20,000 × 512)"
+  // The same for every budget of a band:
+  double exact_p99_ms = 0;  // exact search at the band's top (NaN: no flat measurement)
+  std::string exact_note;   // "flat p99 2.4 ms at n = 20,000 × 50: a flat scan is linear in n"
+  std::string exact_source;
+  std::string ann_note;     // where the ANN figures come from ("measured at n = 20,000; ...")
+  std::string ann_source;
 };
 
 // Rows in order: machines in order of first appearance, then bands, then budgets.
