@@ -23,12 +23,10 @@ class BpeModel final : public TokenModel {
 
   void tokenize(std::string_view piece, std::vector<std::int32_t>& ids) const override;
   std::optional<std::int32_t> token_to_id(std::string_view token) const override {
-    const auto it = vocab_.find(std::string(token));
-    if (it == vocab_.end()) return std::nullopt;
-    return it->second;
+    return vocab_.find(token);
   }
-  std::int64_t entry_count() const override { return static_cast<std::int64_t>(vocab_.size()); }
-  std::int64_t id_bound() const override { return id_bound_; }
+  std::int64_t entry_count() const override { return static_cast<std::int64_t>(vocab_.ids.size()); }
+  std::int64_t id_bound() const override { return vocab_.id_bound; }
 
  private:
   struct Merge {
@@ -54,7 +52,7 @@ class BpeModel final : public TokenModel {
   void merge_all(std::vector<Symbol>& symbols) const;
 
   std::string where_;  // "<file>: model"
-  std::unordered_map<std::string, std::int32_t> vocab_;
+  ModelVocab vocab_;
   std::unordered_map<std::uint64_t, Merge> merges_;
   std::optional<std::string> unk_token_;
   std::string prefix_;  // continuing_subword_prefix ("" = none)
@@ -63,7 +61,6 @@ class BpeModel final : public TokenModel {
   bool byte_fallback_ = false;
   bool ignore_merges_ = false;
   std::array<std::int32_t, 256> byte_ids_{};  // id of "<0xNN>", or -1
-  std::int64_t id_bound_ = 0;
 };
 
 BpeModel::BpeModel(const JsonNode& node) : where_(node.where()) {
@@ -81,19 +78,7 @@ BpeModel::BpeModel(const JsonNode& node) : where_(node.where()) {
   byte_fallback_ = node.get_bool("byte_fallback", false);
   ignore_merges_ = node.get_bool("ignore_merges", false);
 
-  const JsonNode vocab = node.at("vocab");
-  vocab.expect_object();
-  vocab_.reserve(vocab.value().size());
-  for (const auto& [token, id] : vocab.value().items()) {
-    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 ||
-        id.get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
-      vocab.fail("entry \"{}\": expected a non-negative 32-bit integer id, got {}", token,
-                 json_excerpt(id));
-    }
-    const auto value = id.get<std::int32_t>();
-    vocab_[token] = value;
-    id_bound_ = std::max<std::int64_t>(id_bound_, std::int64_t{value} + 1);
-  }
+  vocab_ = ModelVocab::parse(node.at("vocab"));
   for (int b = 0; b < 256; ++b) {
     const auto id = token_to_id(fmt::format("<0x{:02X}>", b));
     byte_ids_[static_cast<std::size_t>(b)] = id ? *id : -1;
@@ -178,10 +163,10 @@ void BpeModel::tokenize(std::string_view piece, std::vector<std::int32_t>& ids) 
     if (is_last) key += suffix_;
     i += length;
 
-    if (const auto it = vocab_.find(key); it != vocab_.end()) {
+    if (const auto id = vocab_.find(key)) {
       if (unk_pending) add(unk_token_id, unk_length);
       unk_pending = false;
-      add(it->second, length);
+      add(*id, length);
       continue;
     }
     if (byte_fallback_) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "text/json_file.hpp"
@@ -51,7 +52,7 @@ class PreTokenizer {
   virtual void split(const AlignedText& piece, std::vector<AlignedText>& out) const = 0;
 };
 
-// The vocabulary model (BPE now; WordPiece, Unigram later).
+// The vocabulary model (BPE, WordPiece; Unigram later).
 class TokenModel {
  public:
   virtual ~TokenModel() = default;
@@ -72,13 +73,34 @@ class PostProcessor {
   virtual void process(std::vector<std::int32_t>& ids) const = 0;
 };
 
+// A model's "vocab" object, token -> id, looked up without copying the key.
+struct ModelVocab {
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, std::int32_t, Hash, std::equal_to<>> ids;
+  std::int64_t id_bound = 0;  // 1 + the largest id
+
+  // Every id must be a non-negative 32-bit integer; errors name the entry.
+  static ModelVocab parse(const JsonNode& node);
+  std::optional<std::int32_t> find(std::string_view token) const {
+    const auto it = ids.find(token);
+    if (it == ids.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
 // A null node gives nullptr (no such stage). parse_model dispatches on "type" to one
-// make_*_model per model file (hf_bpe.cpp; WordPiece / Unigram go beside it).
+// make_*_model per model file (hf_bpe.cpp, hf_wordpiece.cpp; Unigram goes beside them).
 std::unique_ptr<Normalizer> parse_normalizer(const JsonNode& node);
 std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const JsonNode& node);
 std::unique_ptr<TokenModel> parse_model(const JsonNode& node);
 std::unique_ptr<PostProcessor> parse_post_processor(const JsonNode& node);
 std::unique_ptr<TokenModel> make_bpe_model(const JsonNode& node);
+std::unique_ptr<TokenModel> make_wordpiece_model(const JsonNode& node);
 
 // How a pattern's matches become pieces (`tokenizers`' SplitDelimiterBehavior), e.g. on '-'
 // in "the-final--countdown":

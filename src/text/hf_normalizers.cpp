@@ -1,9 +1,10 @@
 // tokenizer.json "normalizer": Replace, Lowercase, NFC/NFD/NFKC/NFKD, Prepend, Strip,
-// StripAccents, Sequence. Each keeps AlignedText's origins the way `tokenizers` keeps its
-// alignments: a replaced character's successors inherit its origin, inserted ones that of the
-// character before them.
+// StripAccents, BertNormalizer, Sequence. Each keeps AlignedText's origins the way `tokenizers`
+// keeps its alignments: a replaced character's successors inherit its origin, inserted ones that of
+// the character before them.
 #include <algorithm>
 
+#include "text/hf_char_classes.hpp"
 #include "text/hf_components.hpp"
 #include "text/unicode.hpp"
 #include "text/utf8.hpp"
@@ -123,13 +124,56 @@ class StripNormalizer final : public Normalizer {
   bool right_;
 };
 
-class StripAccentsNormalizer final : public Normalizer {
+// Drops the characters `remove` is true for: StripAccents (combining marks, Unicode 9.0) and
+// BertNormalizer's accent stripping after NFD (nonspacing marks, Unicode 8.0).
+class CharFilterNormalizer final : public Normalizer {
+ public:
+  explicit CharFilterNormalizer(bool (*remove)(char32_t)) : remove_(remove) {}
+
+  void normalize(AlignedText& text) const override {
+    AlignedText out;
+    out.base = text.base;
+    for (std::size_t i = 0; i < text.chars.size(); ++i) {
+      if (!remove_(text.chars[i])) out.push(text.chars[i], text.origins[i]);
+    }
+    text = std::move(out);
+  }
+
+ private:
+  bool (*remove_)(char32_t);
+};
+
+// BertNormalizer's clean_text: control characters, U+0000 and U+FFFD removed, then whitespace
+// turned into ' '.
+class BertCleanTextNormalizer final : public Normalizer {
  public:
   void normalize(AlignedText& text) const override {
     AlignedText out;
     out.base = text.base;
     for (std::size_t i = 0; i < text.chars.size(); ++i) {
-      if (!is_nonspacing_mark(text.chars[i])) out.push(text.chars[i], text.origins[i]);
+      const char32_t c = text.chars[i];
+      if (c == 0 || c == 0xFFFD || is_bert_control(c)) continue;
+      out.push(is_bert_whitespace(c) ? U' ' : c, text.origins[i]);
+    }
+    text = std::move(out);
+  }
+};
+
+// BertNormalizer's handle_chinese_chars: a space on each side of every CJK ideograph.
+class BertChineseCharsNormalizer final : public Normalizer {
+ public:
+  void normalize(AlignedText& text) const override {
+    AlignedText out;
+    out.base = text.base;
+    for (std::size_t i = 0; i < text.chars.size(); ++i) {
+      const char32_t c = text.chars[i];
+      if (!is_bert_chinese_char(c)) {
+        out.push(c, text.origins[i]);
+        continue;
+      }
+      out.push(U' ', text.origins[i]);
+      out.push(c, text.origins[i]);
+      out.push(U' ', text.origins[i]);
     }
     text = std::move(out);
   }
@@ -150,6 +194,26 @@ class SequenceNormalizer final : public Normalizer {
 
 std::u32string decode_field(const JsonNode& node) {
   return decode_utf8(node.as_string(), node.where());
+}
+
+// BertNormalizer is its steps in this order, each when enabled: clean_text,
+// handle_chinese_chars, strip_accents (NFD, then nonspacing marks removed; null means: as
+// lowercase), lowercase. The three booleans are required, as `tokenizers` requires them.
+std::unique_ptr<Normalizer> parse_bert_normalizer(const JsonNode& node) {
+  const bool clean_text = node.at("clean_text").as_bool();
+  const bool handle_chinese_chars = node.at("handle_chinese_chars").as_bool();
+  const bool lowercase = node.at("lowercase").as_bool();
+  const auto strip_node = node.find("strip_accents");
+  const bool strip_accents = strip_node ? strip_node->as_bool() : lowercase;
+  std::vector<std::unique_ptr<Normalizer>> steps;
+  if (clean_text) steps.push_back(std::make_unique<BertCleanTextNormalizer>());
+  if (handle_chinese_chars) steps.push_back(std::make_unique<BertChineseCharsNormalizer>());
+  if (strip_accents) {
+    steps.push_back(std::make_unique<UnicodeNormalizer>(NormalForm::nfd));
+    steps.push_back(std::make_unique<CharFilterNormalizer>(is_bert_nonspacing_mark));
+  }
+  if (lowercase) steps.push_back(std::make_unique<LowercaseNormalizer>());
+  return std::make_unique<SequenceNormalizer>(std::move(steps));
 }
 
 }  // namespace
@@ -174,7 +238,9 @@ std::unique_ptr<Normalizer> parse_normalizer(const JsonNode& node) {
     return std::make_unique<StripNormalizer>(node.at("strip_left").as_bool(),
                                              node.at("strip_right").as_bool());
   }
-  if (type == "StripAccents") return std::make_unique<StripAccentsNormalizer>();
+  if (type == "StripAccents")
+    return std::make_unique<CharFilterNormalizer>(is_combining_mark_unicode9);
+  if (type == "BertNormalizer") return parse_bert_normalizer(node);
   if (type == "Sequence") {
     const JsonNode list = node.at("normalizers");
     std::vector<std::unique_ptr<Normalizer>> steps;
@@ -187,7 +253,7 @@ std::unique_ptr<Normalizer> parse_normalizer(const JsonNode& node) {
   }
   type_node.fail(
       "unsupported '{}' (supported: Replace, Lowercase, NFC, NFD, NFKC, NFKD, Prepend, Strip, "
-      "StripAccents, Sequence)",
+      "StripAccents, BertNormalizer, Sequence)",
       type);
 }
 

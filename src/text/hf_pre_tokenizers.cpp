@@ -1,4 +1,6 @@
-// tokenizer.json "pre_tokenizer": Metaspace, Whitespace, WhitespaceSplit, Split, Sequence.
+// tokenizer.json "pre_tokenizer": Metaspace, Whitespace, WhitespaceSplit, BertPreTokenizer, Split,
+// Sequence.
+#include "text/hf_char_classes.hpp"
 #include "text/hf_components.hpp"
 #include "text/unicode.hpp"
 #include "text/utf8.hpp"
@@ -84,6 +86,21 @@ class WhitespaceSplitPreTokenizer final : public PreTokenizer {
  public:
   void split(const AlignedText& piece, std::vector<AlignedText>& out) const override {
     split_by_spans(piece, char_spans(piece.chars, is_white_space), SplitBehavior::removed, out);
+  }
+};
+
+// Split on whitespace (removed), then every punctuation character its own piece: "Hey
+// friend!?" -> "Hey" "friend" "!" "?".
+class BertPreTokenizer final : public PreTokenizer {
+ public:
+  void split(const AlignedText& piece, std::vector<AlignedText>& out) const override {
+    std::vector<AlignedText> words;
+    split_by_spans(piece, char_spans(piece.chars, is_white_space), SplitBehavior::removed, words);
+    for (const AlignedText& word : words) {
+      if (word.empty()) continue;
+      split_by_spans(word, char_spans(word.chars, is_bert_punctuation), SplitBehavior::isolated,
+                     out);
+    }
   }
 };
 
@@ -177,6 +194,7 @@ std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const JsonNode& node) {
   if (type == "Metaspace") return parse_metaspace(node);
   if (type == "Whitespace") return std::make_unique<WhitespacePreTokenizer>();
   if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplitPreTokenizer>();
+  if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
   if (type == "Split") {
     return std::make_unique<SplitPreTokenizer>(TextPattern::parse(node.at("pattern")),
                                                parse_behavior(node.at("behavior")),
@@ -193,7 +211,8 @@ std::unique_ptr<PreTokenizer> parse_pre_tokenizer(const JsonNode& node) {
     return std::make_unique<SequencePreTokenizer>(std::move(steps));
   }
   type_node.fail(
-      "unsupported '{}' (supported: Metaspace, Whitespace, WhitespaceSplit, Split, Sequence)",
+      "unsupported '{}' (supported: Metaspace, Whitespace, WhitespaceSplit, BertPreTokenizer, "
+      "Split, Sequence)",
       type);
 }
 

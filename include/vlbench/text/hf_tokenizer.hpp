@@ -1,21 +1,33 @@
-// A Hugging Face tokenizer.json, run the way the Rust `tokenizers` library runs it (what
+// A Hugging Face tokenizer.json, run the way the Rust `tokenizers` library (0.22) runs it (what
 // transformers' "fast" tokenizers call), for one text at a time:
 //   1. added tokens ("added_tokens") split out of the text: leftmost-longest match, those with
 //      normalized=false in the raw text first, the others in the normalised remainder;
 //      lstrip / rstrip swallow the whitespace beside the token, single_word matches only where
 //      no word character touches it;
 //   2. normalizer on each remaining piece: Replace (String or Regex pattern), Lowercase (per
-//      character), NFC / NFD / NFKC / NFKD, Prepend, Strip, StripAccents, Sequence, or null;
-//   3. pre_tokenizer: Metaspace, Whitespace, WhitespaceSplit, Split, Sequence, or null;
+//      character), NFC / NFD / NFKC / NFKD, Prepend, Strip, StripAccents (combining marks),
+//      BertNormalizer (clean_text: control characters, U+0000 and U+FFFD removed, whitespace
+//      to ' '; handle_chinese_chars: spaces around CJK ideographs; strip_accents: NFD, then
+//      nonspacing marks removed, null = as lowercase; lowercase), Sequence, or null;
+//   3. pre_tokenizer: Metaspace, Whitespace, WhitespaceSplit, BertPreTokenizer (split on
+//      whitespace, every punctuation character its own piece), Split, Sequence, or null;
 //   4. model: BPE (vocab, merges as "a b" strings or ["a", "b"] pairs, unk_token, fuse_unk,
 //      byte_fallback to <0xNN> tokens, continuing_subword_prefix, end_of_word_suffix,
-//      ignore_merges; dropout must be null);
+//      ignore_merges; dropout must be null) or WordPiece (vocab, unk_token,
+//      continuing_subword_prefix, max_input_chars_per_word: greedy longest-match-first per
+//      word; a longer word, or one with a part that matches nothing, is a single unk token);
 //   5. truncation (see encode), then post_processor: TemplateProcessing (single-sequence
 //      template), BertProcessing, RobertaProcessing, or null.
 // The file's own "truncation" and "padding" are ignored (transformers overrides them on every
 // call); "decoder" is not read. Anything else is an Error naming the file and the JSON path,
 // e.g. "<dir>/tokenizer.json: normalizer.normalizers[1].type: unsupported 'Precompiled' ...".
 // Regex patterns are compiled with ICU (`tokenizers` uses Oniguruma; ordinary patterns agree).
+// Character classes follow the library's own Unicode tables: BertNormalizer and
+// BertPreTokenizer use Unicode 8.0 categories, StripAccents Unicode 9.0 ones (a character
+// assigned later is neither punctuation, control nor mark there). Normalisation forms and case
+// mappings come from ICU (Unicode 15.0 on Debian 12); the library's are Unicode 9.0 and the
+// Rust standard library's, so they can differ only for characters assigned after 9.0 (e.g.
+// the library's NFKC keeps U+1FBF5 and its NFD keeps U+11938).
 #pragma once
 
 #include <cstdint>
