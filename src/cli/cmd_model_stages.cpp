@@ -23,12 +23,12 @@ namespace {
 
 // The model's config, tokenizer and preprocessor, without its weights.
 std::unique_ptr<EmbeddingModel> load_text_and_images(const std::filesystem::path& model,
-                                                     const std::string& text_padding,
+                                                     const TextFlags& text,
                                                      const std::string& base) {
   ModelLoadOptions options;
   options.weights = false;
   options.base = base;
-  options.text_padding = parse_text_padding(text_padding);
+  text.apply(options);
   return load_model(model, options);
 }
 
@@ -82,7 +82,7 @@ struct EmbedArgs {
   std::string model, base, image_list, pixels, text_list, out;
   std::string device = "cpu";
   std::string dtype = "fp32";
-  std::string text_padding = "model";
+  TextFlags text;
   int batch = 32;
   int threads = 0;
   std::int64_t max_image_pixels = kPillowMaxImagePixels;
@@ -98,7 +98,7 @@ void run_embed(const EmbedArgs& args) {
   options.backend = args.device;
   options.compute = parse_compute_type(args.dtype);
   options.threads = args.threads;
-  options.text_padding = parse_text_padding(args.text_padding);
+  args.text.apply(options);
   options.base = args.base;
   const std::unique_ptr<EmbeddingModel> model = load_model(args.model, options);
   const std::int64_t d = model->embed_dim();
@@ -171,7 +171,7 @@ void add_model_stages(CLI::App& app) {
   {
     struct Args {
       std::string model, base, text_list;
-      std::string text_padding = "model";
+      TextFlags text;
     };
     auto args = std::make_shared<Args>();
     CLI::App* sub = app.add_subcommand(
@@ -181,9 +181,9 @@ void add_model_stages(CLI::App& app) {
     sub->add_option("--text-list", args->text_list,
                     "one caption per line (.jsonl: one JSON string per line)")
         ->required();
-    add_text_padding_option(sub, args->text_padding);
+    args->text.add_to(sub);
     sub->callback([args] {
-      const auto model = load_text_and_images(args->model, args->text_padding, args->base);
+      const auto model = load_text_and_images(args->model, args->text, args->base);
       const std::vector<std::string> captions = read_caption_list(args->text_list);
       const auto ids = model->tokenize(captions);
       for (std::size_t i = 0; i < captions.size(); ++i) {
@@ -212,7 +212,7 @@ void add_model_stages(CLI::App& app) {
       ThreadPool pool(args->threads);
       std::int64_t height = 0, width = 0;
       const auto images = read_image_list(args->image_list);
-      const auto model = load_text_and_images(args->model, "model", args->base);
+      const auto model = load_text_and_images(args->model, TextFlags{}, args->base);
       const auto pixels =
           preprocess_images(*model, images, args->max_image_pixels, pool, &height, &width);
       write_npy(args->out, DType::f32, {static_cast<std::int64_t>(images.size()), 3, height, width},
@@ -242,7 +242,7 @@ void add_model_stages(CLI::App& app) {
         ->check(at_least(1))
         ->capture_default_str();
     sub->add_option("--threads", args->threads, "threads (0: all cores)")->check(thread_count());
-    add_text_padding_option(sub, args->text_padding);
+    args->text.add_to(sub);
     add_max_image_pixels_option(sub, args->max_image_pixels);
     sub->callback([args] { run_embed(*args); });
   }

@@ -38,7 +38,7 @@ struct ModelFlags {
   std::string base;
   std::string device = "cpu";
   std::string dtype = "fp32";
-  std::string text_padding = "model";
+  TextFlags text;
   int batch = 32;
   int threads = 0;
   bool skip_bad_images = false;
@@ -59,7 +59,7 @@ struct ModelFlags {
         ->capture_default_str();
     sub->add_flag("--skip-bad-images", skip_bad_images,
                   "leave out images that cannot be read (counted in the results)");
-    add_text_padding_option(sub, text_padding);
+    text.add_to(sub);
     add_max_image_pixels_option(sub, max_image_pixels);
   }
 
@@ -68,7 +68,7 @@ struct ModelFlags {
     options.backend = device;
     options.compute = parse_compute_type(dtype);
     options.threads = threads;
-    options.text_padding = parse_text_padding(text_padding);
+    text.apply(options);
     // --base serves the adapter folders among the models.
     if (fs::exists(dir / "adapter_config.json")) options.base = base;
     return load_model(dir, options);
@@ -346,8 +346,9 @@ void run_run(RunArgs args) {
                              {"similarity", similarity_name(model->similarity())},
                              {"logit_scale", model->logit_scale()},
                              {"logit_bias", model->logit_bias()},
-                             {"text_padding", args.model.text_padding},
+                             {"text_padding", args.model.text.padding},
                              {"text_rules", model->text_rules()},
+                             {"max_text_tokens", model->max_text_tokens()},
                              {"dtype", args.model.dtype},
                              {"device", model->backend_name()},
                              {"device_description", model->backend_description()},

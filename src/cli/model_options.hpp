@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <vlbench/models/model.hpp>
 #include <vlbench/vision/image.hpp>
 #include "cli/validators.hpp"
 
@@ -11,15 +12,29 @@
 
 namespace vlbench::cli {
 
-// --text-padding model | longest (ModelLoadOptions::text_padding).
-inline void add_text_padding_option(CLI::App* sub, std::string& text_padding) {
-  sub->add_option("--text-padding", text_padding,
-                  "caption padding: model (what the model was trained with; `tokenize` shows it) | "
-                  "longest (diagnostic: each batch padded to its longest caption, the common "
-                  "mistake; recorded in the results)")
-      ->check(CLI::IsMember({"model", "longest"}))
-      ->capture_default_str();
-}
+// --text-padding model | longest and --max-text-tokens N (ModelLoadOptions::text_padding,
+// max_text_tokens).
+struct TextFlags {
+  std::string padding = "model";
+  int max_tokens = 0;
+
+  void add_to(CLI::App* sub) {
+    sub->add_option("--text-padding", padding,
+                    "caption padding: model (what the model was trained with; `tokenize` shows "
+                    "it) | longest (diagnostic: each batch padded to its longest caption, the "
+                    "common mistake; recorded in the results)")
+        ->check(CLI::IsMember({"model", "longest"}))
+        ->capture_default_str();
+    sub->add_option("--max-text-tokens", max_tokens,
+                    "truncate captions to N tokens, special tokens included (models whose text "
+                    "length is not fixed, e.g. jina-clip: default 512; recorded in the results)")
+        ->check(CLI::Range(1, 1 << 20));
+  }
+  void apply(ModelLoadOptions& options) const {
+    options.text_padding = parse_text_padding(padding);
+    options.max_text_tokens = max_tokens;
+  }
+};
 
 // --base DIR (ModelLoadOptions::base): the base checkpoint of a PEFT LoRA adapter folder.
 inline void add_base_option(CLI::App* sub, std::string& base) {

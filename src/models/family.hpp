@@ -45,6 +45,7 @@ struct ModelFamily {
 const ModelFamily& clip_family();
 const ModelFamily& siglip_family();
 const ModelFamily& colpali_family();
+const ModelFamily& jina_family();
 
 // The model's own name: an adapter's folder name; else config.json "_name_or_path" when it is
 // a non-empty string, else the checkpoint folder's name.

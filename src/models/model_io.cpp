@@ -2,6 +2,8 @@
 
 #include <vlbench/core/error.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace vlbench {
@@ -43,6 +45,32 @@ void WeightLoader::expect_all_used(std::string_view architecture) const {
     fail("{}: unknown tensor '{}' in the checkpoint (not part of a {} with this config.json)",
          checkpoint_.dir().string(), tensor.name, architecture);
   }
+}
+
+void WeightLoader::expect_names(const std::vector<std::string>& expected,
+                                std::string_view architecture) const {
+  const std::set<std::string> wanted(expected.begin(), expected.end());
+  std::vector<std::string> missing, unexpected;
+  for (const std::string& name : wanted) {
+    if (checkpoint_.find(name) == nullptr) missing.push_back(name);
+  }
+  if (missing.empty()) return;
+  for (const TensorRef& tensor : checkpoint_.tensors()) {
+    if (wanted.count(tensor.name) == 0) unexpected.push_back(tensor.name);
+  }
+  // One line (errors are one line): "expected | found" pairs in sorted order.
+  constexpr std::size_t kRows = 40;
+  const std::size_t rows = std::max(missing.size(), unexpected.size());
+  std::string table;
+  for (std::size_t r = 0; r < std::min(rows, kRows); ++r) {
+    table += fmt::format("{}{} | {}", r == 0 ? "" : "; ", r < missing.size() ? missing[r] : "-",
+                         r < unexpected.size() ? unexpected[r] : "-");
+  }
+  if (rows > kRows) table += fmt::format("; ... {} more", rows - kRows);
+  fail(
+      "{}: {} of the {} tensors of a {} are not in the checkpoint (its tensor names differ); "
+      "expected | in the checkpoint, not expected: {}",
+      checkpoint_.dir().string(), missing.size(), wanted.size(), architecture, table);
 }
 
 PreprocessConfig read_square_preprocess_config(const std::filesystem::path& dir, int size) {

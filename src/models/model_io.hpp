@@ -40,6 +40,11 @@ class WeightLoader {
   // An Error naming the first tensor of the checkpoint that was not loaded (position_ids
   // buffers excepted), as "not part of a `architecture` with this config.json".
   void expect_all_used(std::string_view architecture) const;
+  // Before loading: an Error when a name of `expected` is not in the checkpoint, listing side
+  // by side ("expected | found" pairs, each column sorted, at most 40) the expected names it
+  // lacks and its names that were not expected, so a renamed tensor shows beside its new name:
+  // a checkpoint whose names differ from a family's table is then a one-line fix of the table.
+  void expect_names(const std::vector<std::string>& expected, std::string_view architecture) const;
 
  private:
   Checkpoint checkpoint_;

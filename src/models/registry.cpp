@@ -11,7 +11,7 @@ namespace {
 
 const std::vector<const ModelFamily*>& families() {
   static const std::vector<const ModelFamily*> table = {&clip_family(), &siglip_family(),
-                                                         &colpali_family()};
+                                                         &colpali_family(), &jina_family()};
   return table;
 }
 
@@ -154,7 +154,18 @@ std::string detect_model_family(const std::filesystem::path& dir,
 std::unique_ptr<EmbeddingModel> load_model(const std::filesystem::path& dir,
                                            const ModelLoadOptions& options) {
   const CheckpointInfo info = read_info(dir, options.base);
-  return family_of(info).load(info, options);
+  const ModelFamily& family = family_of(info);
+  if (options.max_text_tokens != 0) {
+    // Checked on the config alone, before any weight is read.
+    ModelLoadOptions light = options;
+    light.weights = false;
+    const std::unique_ptr<EmbeddingModel> probe = family.load(info, light);
+    if (probe->max_text_tokens() == 0) {
+      fail("{}: --max-text-tokens {}: a {} model's caption length is fixed by its weights ({})",
+           dir.string(), options.max_text_tokens, family.name, probe->text_rules());
+    }
+  }
+  return family.load(info, options);
 }
 
 std::vector<RandomModelArch> random_model_archs() {

@@ -103,10 +103,14 @@ std::string setting_name(const IndexMeasurement& m) {
   return all.empty() ? m.type : m.type + " " + format_params(all);
 }
 
-std::string size_text(std::int64_t n) { return format_rate(static_cast<double>(n)); }
+std::string size_text(std::int64_t n) {
+  return format_rate(static_cast<double>(n));
+}
 
 // "0.05", "1.2", "120", "1,200" milliseconds.
-std::string ms_text(double ms) { return ms < 10 ? fmt::format("{:.3g}", ms) : format_rate(ms); }
+std::string ms_text(double ms) {
+  return ms < 10 ? fmt::format("{:.3g}", ms) : format_rate(ms);
+}
 
 std::string run_source(const IndexBenchFile& file, const IndexBenchRun& run) {
   return fmt::format("{}, run {} ({} × {})", file.path.string(), run.name,
@@ -141,8 +145,8 @@ Found closest_flat(const std::vector<const IndexBenchFile*>& files, std::int64_t
     for (const IndexBenchRun& run : f->runs) {
       for (const IndexMeasurement& m : run.result.measurements) {
         if (m.type != "flat") continue;
-        const double distance = std::abs(std::log(static_cast<double>(run.result.n_gallery) /
-                                                  static_cast<double>(n)));
+        const double distance =
+            std::abs(std::log(static_cast<double>(run.result.n_gallery) / static_cast<double>(n)));
         if (distance < best_distance ||
             (distance == best_distance && run.result.n_gallery > best.n())) {
           best = {f, &run, &m};
@@ -210,9 +214,10 @@ SearchDecision decide(const std::vector<const IndexBenchFile*>& files, const Gal
   // Rule 2: the best ANN setting measured in the band, else at the next larger size.
   const Found ann_run = ann_run_for(files, band);
   if (!ann_run.run) {
-    d.ann_note = fmt::format("no index was measured in this band or above it: run `vlbench "
-                             "index bench --synthetic {},D`",
-                             band.size);
+    d.ann_note = fmt::format(
+        "no index was measured in this band or above it: run `vlbench "
+        "index bench --synthetic {},D`",
+        band.size);
     if (d.choice.empty()) d.note = "exact search too slow, no ANN index measured";
     return d;
   }
@@ -221,9 +226,10 @@ SearchDecision decide(const std::vector<const IndexBenchFile*>& files, const Gal
                : ann_run.n() < band.size
                    ? fmt::format("measured at n = {}; at {} expect more latency and less recall",
                                  size_text(ann_run.n()), size_text(band.size))
-                   : fmt::format("measured at n = {}, above this band: a smaller gallery is "
-                                 "usually searched faster and with more recall",
-                                 size_text(ann_run.n()));
+                   : fmt::format(
+                         "measured at n = {}, above this band: a smaller gallery is "
+                         "usually searched faster and with more recall",
+                         size_text(ann_run.n()));
   if (!d.choice.empty()) return d;
   const IndexMeasurement* chosen = nullptr;
   const IndexMeasurement* fastest_accurate = nullptr;  // shown when nothing qualifies
@@ -292,11 +298,10 @@ IndexBenchFile read_index_bench(const std::filesystem::path& path) {
 }
 
 const std::vector<GalleryBand>& gallery_bands() {
-  static const std::vector<GalleryBand> bands = {
-      {"≤ 10K", 0, 10'000, 10'000},
-      {"10K – 1M", 10'000, 1'000'000, 1'000'000},
-      {"1M – 10M", 1'000'000, 10'000'000, 10'000'000},
-      {"> 10M", 10'000'000, 0, 100'000'000}};
+  static const std::vector<GalleryBand> bands = {{"≤ 10K", 0, 10'000, 10'000},
+                                                 {"10K – 1M", 10'000, 1'000'000, 1'000'000},
+                                                 {"1M – 10M", 1'000'000, 10'000'000, 10'000'000},
+                                                 {"> 10M", 10'000'000, 0, 100'000'000}};
   return bands;
 }
 

@@ -127,8 +127,13 @@ void two_stage_block(Section& s, const std::vector<LoadedResults>& results) {
   block.caption =
       "Two-stage retrieval: dense search, then MaxSim re-ranking of its top candidates (the "
       "re-ranking cost does not grow with the gallery)";
-  block.table.header = {"stage 1 → stage 2", "dataset", "depth", "t2i R@1 stage 1",
-                        "t2i R@1 two-stage", "t2i R@1 MaxSim alone", "stage 2 p99 ms",
+  block.table.header = {"stage 1 → stage 2",
+                        "dataset",
+                        "depth",
+                        "t2i R@1 stage 1",
+                        "t2i R@1 two-stage",
+                        "t2i R@1 MaxSim alone",
+                        "stage 2 p99 ms",
                         "t2i query p50 ms, encodes included (stage 1 only / two-stage)",
                         "measured in"};
   for (const LoadedResults& r : results) {
@@ -181,9 +186,8 @@ Section decision_section(const std::vector<LoadedResults>& results,
       encode_machines.push_back(machine_label(*r));
     }
     for (const IndexBenchFile& f : index_bench) {
-      if (!encode_machines.empty() &&
-          std::find(encode_machines.begin(), encode_machines.end(), f.machine) ==
-              encode_machines.end()) {
+      if (!encode_machines.empty() && std::find(encode_machines.begin(), encode_machines.end(),
+                                                f.machine) == encode_machines.end()) {
         s.paragraphs.push_back(fmt::format(
             "Mixed machines: the index benchmark {} was measured on {}, which encoded none of "
             "the results; its search figures and the encode times below come from different "

@@ -6,12 +6,14 @@
 // Rescaling is float32(x) * float32(rescale_factor) in float32 for CLIP and
 // float32(x * rescale_factor in float64) for SigLIP (config.rescale_in_float64): each
 // reproduces its fixture goldens bit for bit, and the other order differs by 1 ulp (up to
-// 4.8e-7 after CLIP's normalisation) on some values.
+// 4.8e-7 after CLIP's normalisation) on some values. JinaCLIPImageProcessor (torchvision's
+// ToTensor) divides float32(x) / 255 instead, and rounds its center crop's offset half to even.
 #include <vlbench/core/error.hpp>
 #include <vlbench/vision/image.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -74,6 +76,52 @@ void get_triple(const json& j, const char* key, double* out, const std::string& 
   }
 }
 
+// JinaCLIPImageProcessor: jina-clip's image_transform(is_train=False) with torchvision.
+PreprocessConfig read_jina_preprocess_config(const json& j, const std::string& file) {
+  PreprocessConfig config;
+  const int n = get_positive_int(j, "size", file, "size");
+  const std::string mode =
+      j.contains("resize_mode") && j["resize_mode"].is_string() ? j["resize_mode"].get<std::string>()
+                                                                 : "shortest";
+  if (mode == "shortest") {
+    config.shortest_edge = n;
+    config.do_center_crop = true;
+    config.crop_height = config.crop_width = n;
+    config.crop_round_half_even = true;
+  } else if (mode == "squash") {
+    config.resize_height = config.resize_width = n;
+  } else {
+    fail("{}: field resize_mode: expected \"shortest\" or \"squash\", got {}", file,
+         j["resize_mode"].dump());
+  }
+  static const std::pair<const char*, int> kFilters[] = {
+      {"nearest", kPilNearest}, {"lanczos", kPilLanczos}, {"bilinear", kPilBilinear},
+      {"bicubic", kPilBicubic}, {"box", kPilBox},         {"hamming", kPilHamming}};
+  if (j.contains("interpolation") && !j["interpolation"].is_null()) {
+    const json& f = j["interpolation"];
+    const auto found = std::find_if(std::begin(kFilters), std::end(kFilters), [&](const auto& e) {
+      return f.is_string() && f.get<std::string>() == e.first;
+    });
+    if (found == std::end(kFilters)) {
+      fail("{}: field interpolation: expected nearest, lanczos, bilinear, bicubic, box or "
+           "hamming, got {}",
+           file, f.dump());
+    }
+    config.resample = found->second;
+  }
+  config.rescale_by_division = true;
+  for (int c = 0; c < 3; ++c) {
+    config.mean[c] = kClipMean[c];
+    config.std[c] = kClipStd[c];
+  }
+  get_triple(j, "mean", config.mean, file);
+  get_triple(j, "std", config.std, file);
+  for (int c = 0; c < 3; ++c) {
+    if (!(config.std[c] != 0.0)) fail("{}: field std: expected non-zero values", file);
+  }
+  return config;
+}
+
 }  // namespace
 
 PreprocessConfig read_preprocess_config(const std::filesystem::path& dir) {
@@ -97,11 +145,12 @@ PreprocessConfig read_preprocess_config(const std::filesystem::path& dir) {
       break;
     }
   }
+  if (type == "JinaCLIPImageProcessor") return read_jina_preprocess_config(j, file);
   const bool siglip = type == "SiglipImageProcessor";
   if (!siglip && type != "CLIPImageProcessor" && type != "CLIPFeatureExtractor") {
     fail(
-        "{}: field image_processor_type: expected CLIPImageProcessor or SiglipImageProcessor, "
-        "got {}",
+        "{}: field image_processor_type: expected CLIPImageProcessor, SiglipImageProcessor or "
+        "JinaCLIPImageProcessor, got {}",
         file, type);
   }
   PreprocessConfig config;
@@ -237,11 +286,18 @@ void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* o
     src = &resized_storage;
   }
 
-  // Center crop: output row i reads source row i + floor((h - crop_h) / 2) (Python //), rows
-  // outside the source are transformers' zero padding; the same for columns.
-  const auto floor_half = [](int d) { return d >= 0 ? d / 2 : -((-d + 1) / 2); };
-  const int top = config.do_center_crop ? floor_half(src->height - out_h) : 0;
-  const int left = config.do_center_crop ? floor_half(src->width - out_w) : 0;
+  // Center crop: output row i reads source row i + floor((h - crop_h) / 2) (Python //), or
+  // round-half-to-even of (h - crop_h) / 2 (torchvision); rows outside the source are zero
+  // padding; the same for columns.
+  const auto half = [&](int d) {
+    if (config.crop_round_half_even) {
+      const int q = d >= 0 ? d / 2 : -((-d + 1) / 2);  // floor(d / 2)
+      return d % 2 != 0 && q % 2 != 0 ? q + 1 : q;     // .5 goes to the even neighbour
+    }
+    return d >= 0 ? d / 2 : -((-d + 1) / 2);
+  };
+  const int top = config.do_center_crop ? half(src->height - out_h) : 0;
+  const int left = config.do_center_crop ? half(src->width - out_w) : 0;
   VLB_ASSERT(config.do_center_crop || (src->height == out_h && src->width == out_w));
 
   float sub[3];
@@ -255,8 +311,9 @@ void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* o
   const float rescale32 = static_cast<float>(rescale);
   float table[256];
   for (int v = 0; v < 256; ++v) {
-    table[v] = config.rescale_in_float64 ? static_cast<float>(v * rescale)
-                                         : static_cast<float>(v) * rescale32;
+    table[v] = config.rescale_by_division ? static_cast<float>(v) / 255.0f
+               : config.rescale_in_float64  ? static_cast<float>(v * rescale)
+                                            : static_cast<float>(v) * rescale32;
   }
 
   const std::size_t plane = static_cast<std::size_t>(out_h) * out_w;

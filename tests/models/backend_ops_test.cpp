@@ -114,8 +114,8 @@ TEST_P(BackendOps, LayerNormMatchesReference) {
 }
 
 TEST_P(BackendOps, ActivationsMatchReference) {
-  for (const Activation activation :
-       {Activation::quick_gelu, Activation::gelu, Activation::gelu_pytorch_tanh}) {
+  for (const Activation activation : {Activation::quick_gelu, Activation::gelu,
+                                      Activation::gelu_pytorch_tanh, Activation::silu}) {
     const std::vector<float> x = random_normal_values(5000, 11, 3.0f);
     std::vector<float> expected = x;
     apply_activation(activation, expected.data(), static_cast<std::int64_t>(expected.size()));
@@ -176,6 +176,57 @@ TEST_P(BackendOps, GroupedAttentionWithKeyLengthsMatchesReference) {
   DeviceBuffer dout(*backend_, rows * d * sizeof(float));
   backend_->attention(dqkv.f32(), shape, dout.f32());
   EXPECT_LE(max_abs_diff(to_host(dout, rows * d), expected), 1e-5);
+}
+
+TEST_P(BackendOps, AlibiAttentionWithKeyMaskMatchesReference) {
+  AttentionShape shape;
+  shape.n_seq = 2;
+  shape.seq_len = 21;
+  shape.n_heads = 3;
+  shape.head_dim = 16;
+  shape.scale = 0.25f;
+  const std::vector<float> slopes = {0.0625f, 0.00390625f, 0.25f};
+  shape.alibi_slopes = slopes.data();
+  std::vector<std::uint8_t> mask(42, 1);
+  mask[4] = mask[20] = mask[30] = 0;
+  shape.key_mask = mask.data();
+  const std::int64_t rows = 42, d = 48;
+  const std::vector<float> qkv = random_normal_values(rows * 3 * d, 24);
+  std::vector<float> expected(rows * d);
+  multi_head_attention(qkv.data(), shape, expected.data());
+  const DeviceBuffer dqkv = to_device(qkv);
+  DeviceBuffer dout(*backend_, rows * d * sizeof(float));
+  backend_->attention(dqkv.f32(), shape, dout.f32());
+  EXPECT_LE(max_abs_diff(to_host(dout, rows * d), expected), 1e-5);
+}
+
+TEST_P(BackendOps, RotaryTableMatchesReference) {
+  const std::int64_t n_seq = 3, seq_len = 10, ld = 80, heads = 4, head_dim = 16;
+  const std::vector<float> x = random_normal_values(n_seq * seq_len * ld, 25);
+  const std::vector<float> cos = random_normal_values(seq_len * head_dim, 26),
+                           sin = random_normal_values(seq_len * head_dim, 27);
+  std::vector<float> expected = x;
+  rotary_table(expected.data(), n_seq, seq_len, ld, heads, head_dim, cos.data(), sin.data());
+  DeviceBuffer dx = to_device(x);
+  const DeviceBuffer dcos = to_device(cos), dsin = to_device(sin);
+  backend_->rotary_table(dx.f32(), n_seq, seq_len, ld, heads, head_dim, dcos.f32(), dsin.f32());
+  EXPECT_LE(max_abs_diff(to_host(dx, x.size()), expected), 1e-6);
+}
+
+TEST_P(BackendOps, MaskedMeanRowsMatchesReference) {
+  const std::int64_t n_seq = 4, seq_len = 9, d = 33;
+  const std::vector<float> x = random_normal_values(n_seq * seq_len * d, 28);
+  std::vector<std::uint8_t> mask(n_seq * seq_len, 1);
+  mask[2] = mask[9 + 8] = mask[18] = 0;
+  for (const std::uint8_t* m :
+       {static_cast<const std::uint8_t*>(nullptr), const_cast<const std::uint8_t*>(mask.data())}) {
+    std::vector<float> expected(n_seq * d);
+    masked_mean_rows(x.data(), n_seq, seq_len, d, m, expected.data());
+    const DeviceBuffer dx = to_device(x);
+    DeviceBuffer dout(*backend_, n_seq * d * sizeof(float));
+    backend_->masked_mean_rows(dx.f32(), n_seq, seq_len, d, m, dout.f32());
+    EXPECT_LE(max_abs_diff(to_host(dout, n_seq * d), expected), 1e-6);
+  }
 }
 
 TEST_P(BackendOps, RmsNormMatchesReference) {

@@ -98,7 +98,8 @@ TEST(CpuOps, GeluActivationsMatchTheFormulaEverywhere) {
 
 TEST(CpuOps, ActivationsMatchTheirFormulas) {
   const std::vector<float> x = {-6.0f, -1.5f, -0.3f, 0.0f, 0.7f, 2.0f, 8.0f};
-  for (Activation act : {Activation::quick_gelu, Activation::gelu, Activation::gelu_pytorch_tanh}) {
+  for (Activation act : {Activation::quick_gelu, Activation::gelu, Activation::gelu_pytorch_tanh,
+                         Activation::silu}) {
     std::vector<float> y = x;
     apply_activation(act, y.data(), static_cast<std::int64_t>(y.size()));
     for (std::size_t i = 0; i < x.size(); ++i) {
@@ -109,6 +110,7 @@ TEST(CpuOps, ActivationsMatchTheirFormulas) {
       if (act == Activation::gelu_pytorch_tanh) {
         expected = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
       }
+      if (act == Activation::silu) expected = v / (1 + std::exp(-v));
       EXPECT_NEAR(y[i], expected, 1e-6) << activation_name(act) << " at " << v;
     }
     EXPECT_EQ(parse_activation(activation_name(act)), act);
@@ -220,16 +222,22 @@ std::vector<double> reference_attention(const std::vector<float>& qkv, const Att
         return double{qkv[(seq * t + token) * ld + column + i]};
       };
       const std::int64_t n_real = s.key_lengths ? s.key_lengths[seq] : t;
+      const double slope = s.alibi_slopes ? s.alibi_slopes[h] : 0.0;
       for (std::int64_t i = 0; i < t; ++i) {
         const std::int64_t n_keys = std::min(s.causal ? i + 1 : t, n_real);
         std::vector<double> p(static_cast<std::size_t>(n_keys));
+        std::vector<bool> allowed(static_cast<std::size_t>(n_keys), true);
         double max_score = -1e300, sum = 0;
         for (std::int64_t j = 0; j < n_keys; ++j) {
+          if (s.key_mask && s.key_mask[seq * t + j] == 0) allowed[j] = false;
           for (std::int64_t k = 0; k < s.head_dim; ++k) p[j] += at(0, i, k) * at(1, j, k);
-          p[j] *= s.scale;
-          max_score = std::max(max_score, p[j]);
+          p[j] = p[j] * s.scale - slope * static_cast<double>(std::abs(i - j));
+          if (allowed[j]) max_score = std::max(max_score, p[j]);
         }
-        for (double& v : p) sum += (v = std::exp(v - max_score));
+        for (std::int64_t j = 0; j < n_keys; ++j) {
+          p[j] = allowed[j] ? std::exp(p[j] - max_score) : 0.0;
+          sum += p[j];
+        }
         for (std::int64_t k = 0; k < s.head_dim; ++k) {
           double acc = 0;
           for (std::int64_t j = 0; j < n_keys; ++j) acc += p[j] / sum * at(2, j, k);
@@ -314,6 +322,103 @@ TEST(CpuOps, GroupedQueryAttentionWithKeyLengthsMatchesFloat64) {
     multi_head_attention(changed.data(), shape, out_changed.data(), &pool);
     for (std::int64_t i = 13 * d; i < 26 * d; ++i) ASSERT_EQ(out_changed[i], out[i]);
   }
+}
+
+// JinaBERT's attention: symmetric ALiBi slopes per head and a key mask of any form (a pad id
+// inside a caption), against float64; masked keys and values change nothing.
+TEST(CpuOps, AlibiAttentionWithAKeyMaskMatchesFloat64) {
+  AttentionShape shape;
+  shape.n_seq = 2;
+  shape.seq_len = 19;
+  shape.n_heads = 3;
+  shape.head_dim = 16;
+  shape.scale = 0.25f;
+  // Three heads (not a power of two): 2^-4, 2^-8 and 2^-2 as Press et al.'s rule gives them.
+  const std::vector<float> slopes = {0.0625f, 0.00390625f, 0.25f};
+  shape.alibi_slopes = slopes.data();
+  const std::int64_t d = 3 * 16, rows = 2 * 19, ld = 3 * d;
+  std::vector<std::uint8_t> mask(static_cast<std::size_t>(rows), 1);
+  mask[3] = mask[18] = 0;            // sequence 0: two keys masked, one of them the last
+  for (int j = 10; j < 19; ++j) mask[19 + j] = 0;  // sequence 1: right padding
+  const std::vector<float> qkv = random_normal_values(rows * ld, 45, 2.0f);
+  ThreadPool pool(2);
+  for (const bool masked : {false, true}) {
+    shape.key_mask = masked ? mask.data() : nullptr;
+    std::vector<float> out(rows * d), out_one(rows * d);
+    multi_head_attention(qkv.data(), shape, out.data(), &pool);
+    multi_head_attention(qkv.data(), shape, out_one.data());
+    EXPECT_EQ(out, out_one);
+    const std::vector<double> expected = reference_attention(qkv, shape);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      ASSERT_NEAR(out[i], expected[i], 1e-5) << "masked " << masked << " at " << i;
+    }
+    if (!masked) continue;
+    std::vector<float> changed = qkv;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      if (mask[r]) continue;
+      for (std::int64_t c = d; c < ld; ++c) changed[r * ld + c] = 1e3f;  // its k and v
+    }
+    std::vector<float> out_changed(rows * d);
+    multi_head_attention(changed.data(), shape, out_changed.data(), &pool);
+    EXPECT_EQ(out_changed, out);
+  }
+  // ALiBi with slope 0 and no mask is the plain attention, bit for bit.
+  const std::vector<float> zero(3, 0.0f);
+  shape.alibi_slopes = zero.data();
+  shape.key_mask = nullptr;
+  std::vector<float> with_zero(rows * d), plain(rows * d);
+  multi_head_attention(qkv.data(), shape, with_zero.data());
+  shape.alibi_slopes = nullptr;
+  multi_head_attention(qkv.data(), shape, plain.data());
+  for (std::size_t i = 0; i < plain.size(); ++i) ASSERT_NEAR(with_zero[i], plain[i], 1e-6);
+}
+
+// EVA02's rotary embedding: interleaved pairs rotated by a table; a row of cos 1, sin 0 (the
+// class token) is unchanged; the columns after the rotated heads are untouched.
+TEST(CpuOps, RotaryTableRotatesInterleavedPairs) {
+  const std::int64_t n_seq = 2, seq_len = 5, head_dim = 8, heads = 4, ld = 6 * head_dim;
+  const std::vector<float> x = random_normal_values(n_seq * seq_len * ld, 46);
+  std::vector<float> cos(seq_len * head_dim), sin(cos.size());
+  for (std::int64_t t = 0; t < seq_len; ++t) {
+    for (std::int64_t i = 0; i < head_dim; ++i) {
+      const double angle = t == 0 ? 0.0 : 0.3 * t + 0.7 * (i / 2);
+      cos[t * head_dim + i] = static_cast<float>(std::cos(angle));
+      sin[t * head_dim + i] = static_cast<float>(std::sin(angle));
+    }
+  }
+  std::vector<float> y = x;
+  ThreadPool pool(2);
+  rotary_table(y.data(), n_seq, seq_len, ld, heads, head_dim, cos.data(), sin.data(), &pool);
+  for (std::int64_t r = 0; r < n_seq * seq_len; ++r) {
+    const std::int64_t t = r % seq_len;
+    for (std::int64_t h = 0; h < heads; ++h) {
+      const float* in = x.data() + r * ld + h * head_dim;
+      const float* out = y.data() + r * ld + h * head_dim;
+      for (std::int64_t i = 0; i < head_dim; i += 2) {
+        const double angle = t == 0 ? 0.0 : 0.3 * t + 0.7 * (i / 2);
+        const double a = in[i], b = in[i + 1];
+        ASSERT_NEAR(out[i], a * std::cos(angle) - b * std::sin(angle), 1e-6) << r << "," << i;
+        ASSERT_NEAR(out[i + 1], b * std::cos(angle) + a * std::sin(angle), 1e-6) << r << "," << i;
+        if (t == 0) {
+          ASSERT_EQ(out[i], in[i]);
+          ASSERT_EQ(out[i + 1], in[i + 1]);
+        }
+      }
+    }
+    for (std::int64_t c = heads * head_dim; c < ld; ++c) ASSERT_EQ(y[r * ld + c], x[r * ld + c]);
+  }
+}
+
+TEST(CpuOps, MaskedMeanRowsAveragesTheMaskedRows) {
+  // Hand-computed: sequence 0 rows {1, 2}, {3, 4}, {5, 9} with the middle masked -> {3, 5.5};
+  // sequence 1 all three -> the plain mean.
+  const std::vector<float> x = {1, 2, 3, 4, 5, 9, 0, 0, 1, 1, 2, 5};
+  const std::vector<std::uint8_t> mask = {1, 0, 1, 1, 1, 1};
+  std::vector<float> out(4);
+  masked_mean_rows(x.data(), 2, 3, 2, mask.data(), out.data());
+  EXPECT_EQ(out, (std::vector<float>{3.0f, 5.5f, 1.0f, 2.0f}));
+  masked_mean_rows(x.data(), 2, 3, 2, nullptr, out.data());
+  EXPECT_EQ(out, (std::vector<float>{3.0f, 5.0f, 1.0f, 2.0f}));
 }
 
 TEST(CpuOps, RmsNormMatchesFloat64) {

@@ -45,8 +45,7 @@ std::vector<IndexBenchFile> files() {
   a.runs.push_back(run(2000, {setting("flat", {}, 1.0, 0.5, 256),
                               setting("hnsw", {{"efSearch", "16"}}, 0.99, 0.05, 400)}));
   a.runs.push_back(
-      run(20000, {setting("flat", {}, 1.0, 2.4, 256),
-                  setting("flat-int8", {}, 0.97, 0.6, 68),
+      run(20000, {setting("flat", {}, 1.0, 2.4, 256), setting("flat-int8", {}, 0.97, 0.6, 68),
                   setting("hnsw", {{"efSearch", "16"}}, 0.90, 0.1, 400),
                   setting("hnsw", {{"efSearch", "64"}}, 0.96, 0.3, 400),
                   setting("hnsw", {{"M", "32"}, {"efSearch", "256"}}, 0.99, 0.8, 528),
@@ -128,9 +127,10 @@ TEST(Decision, RulesGiveTheHandWorkedAnswers) {
     for (const double budget : {1.0, 10.0, 100.0}) {
       const SearchDecision& d = find(all, test, band, budget);
       EXPECT_TRUE(d.choice.empty()) << band << " " << budget;
-      EXPECT_EQ(d.ann_note, "no index was measured in this band or above it: run `vlbench index "
-                            "bench --synthetic " +
-                                std::to_string(gallery_bands()[band].size) + ",D`");
+      EXPECT_EQ(d.ann_note,
+                "no index was measured in this band or above it: run `vlbench index "
+                "bench --synthetic " +
+                    std::to_string(gallery_bands()[band].size) + ",D`");
       EXPECT_EQ(d.note, "exact search too slow, no ANN index measured");
       EXPECT_TRUE(std::isnan(d.p99_ms));
     }

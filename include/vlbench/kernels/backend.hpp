@@ -117,13 +117,21 @@ class Backend {
   virtual void rotary_embedding(float* x, std::int64_t n_seq, std::int64_t seq_len,
                                 std::int64_t ld, std::int64_t n_heads, std::int64_t head_dim,
                                 std::int64_t first_position, double theta) = 0;
+  // ops.hpp's rotary_table, in place. cos, sin: seq_len × head_dim in backend memory.
+  virtual void rotary_table(float* x, std::int64_t n_seq, std::int64_t seq_len, std::int64_t ld,
+                            std::int64_t n_heads, std::int64_t head_dim, const float* cos,
+                            const float* sin) = 0;
+  // ops.hpp's masked_mean_rows: x (n_seq · seq_len) × d -> out n_seq × d (key_mask: host).
+  virtual void masked_mean_rows(const float* x, std::int64_t n_seq, std::int64_t seq_len,
+                                std::int64_t d, const std::uint8_t* key_mask, float* out) = 0;
   // y[i] += x[i] for n values.
   virtual void add(float* y, const float* x, std::int64_t n) = 0;
   // y[i] += x[i % period] for n values (n a multiple of period): a per-sequence table such
   // as position embeddings added to every sequence of a batch.
   virtual void add_repeated(float* y, const float* x, std::int64_t n, std::int64_t period) = 0;
   // ops.hpp's multi_head_attention: qkv (n_seq · seq_len) × (d + 2 · kv width) -> out
-  // (n_seq · seq_len) × d; grouped kv heads and key_lengths as AttentionShape says.
+  // (n_seq · seq_len) × d; grouped kv heads, key_lengths, key_mask and ALiBi as
+  // AttentionShape says.
   virtual void attention(const float* qkv, const AttentionShape& shape, float* out) = 0;
   // ops.hpp's pooling_attention: q n_seq × d (row stride q_stride, 0: shared), kv
   // (n_seq · seq_len) × 2d [k | v] -> out n_seq × d.

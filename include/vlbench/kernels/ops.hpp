@@ -27,7 +27,8 @@ void layer_norm(const float* x, std::int64_t rows, std::int64_t d, const float* 
 //   quick_gelu:         x · sigmoid(1.702 x)
 //   gelu:               x · Φ(x), exact (erf)
 //   gelu_pytorch_tanh:  0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))
-enum class Activation { quick_gelu, gelu, gelu_pytorch_tanh };
+//   silu:               x · sigmoid(x) (SwiGLU's gate)
+enum class Activation { quick_gelu, gelu, gelu_pytorch_tanh, silu };
 
 // Throws Error naming `name` and listing the supported names.
 Activation parse_activation(const std::string& name);
@@ -57,6 +58,23 @@ void rms_norm(const float* x, std::int64_t rows, std::int64_t d, const float* we
 void rotary_embedding(float* x, std::int64_t n_seq, std::int64_t seq_len, std::int64_t ld,
                       std::int64_t n_heads, std::int64_t head_dim, std::int64_t first_position,
                       double theta, ThreadPool* pool = nullptr);
+
+// Rotary position embedding from a table, interleaved pairs (EVA02's rotate_half on
+// (x0, x1) -> (-x1, x0); GPT-J style): for each head of each row and each pair i < head_dim/2,
+// with a = x[2i], b = x[2i + 1] and t the row's position in its sequence,
+//   x[2i] = a · cos[t, 2i] − b · sin[t, 2i];  x[2i + 1] = b · cos[t, 2i + 1] + a · sin[t, 2i + 1].
+// x: n_seq · seq_len rows of `ld` floats, the first n_heads · head_dim of each rotated.
+// cos, sin: seq_len × head_dim (a row of cos 1 and sin 0 leaves its token unchanged, exactly).
+void rotary_table(float* x, std::int64_t n_seq, std::int64_t seq_len, std::int64_t ld,
+                  std::int64_t n_heads, std::int64_t head_dim, const float* cos, const float* sin,
+                  ThreadPool* pool = nullptr);
+
+// out[s, :] = Σ_t mask[s, t] · x[s · seq_len + t, :] / Σ_t mask[s, t]: the mean of each
+// sequence's rows where key_mask is non-zero (key_mask: n_seq × seq_len bytes, host memory;
+// nullptr: every row), summed in order of t. x: (n_seq · seq_len) × d, out: n_seq × d. A
+// sequence with no row in its mask is an assertion failure.
+void masked_mean_rows(const float* x, std::int64_t n_seq, std::int64_t seq_len, std::int64_t d,
+                      const std::uint8_t* key_mask, float* out, ThreadPool* pool = nullptr);
 
 // Numerically stable softmax of every row, in place. x: rows × cols.
 void softmax_rows(float* x, std::int64_t rows, std::int64_t cols, ThreadPool* pool = nullptr);
@@ -119,12 +137,19 @@ struct AttentionShape {
   // token attends to the keys after them (their own rows are still computed). Host memory,
   // n_seq values; nullptr: every token is real.
   const std::int64_t* key_lengths = nullptr;
+  // A mask of any form: no token attends to key t of sequence s where key_mask[s · seq_len + t]
+  // is 0 (probability exactly 0). Host memory, n_seq × seq_len bytes, at least one non-zero per
+  // sequence; nullptr: none. Not with key_lengths or causal.
+  const std::uint8_t* key_mask = nullptr;
+  // ALiBi (Press et al.), symmetric: head h adds −alibi_slopes[h] · |i − j| to the scaled
+  // score of query i and key j. Host memory, n_heads values; nullptr: none.
+  const float* alibi_slopes = nullptr;
 
   std::int64_t kv_heads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
 };
 
 // Scaled dot-product attention of every (sequence, head):
-//   out_h = softmax(q_h · k_hᵀ · scale [+ causal mask]) · v_h
+//   out_h = softmax(q_h · k_hᵀ · scale [− ALiBi] [+ mask]) · v_h
 // qkv: (n_seq · seq_len) rows laid out [q | k | v] (the fused q/k/v projection's output): q is
 // d = n_heads · head_dim wide, k and v kv_heads() · head_dim each, head h in columns
 // h · head_dim .. (h + 1) · head_dim of its part. out: (n_seq · seq_len) × d, heads

@@ -45,6 +45,10 @@ struct ModelLoadOptions {
   // The base checkpoint of a PEFT LoRA adapter folder (--base). Empty: the adapter config's
   // base_model_name_or_path, looked for as a path and as a folder next to the adapter.
   std::filesystem::path base;
+  // Captions are truncated to this many tokens, special tokens included (0: the model's own
+  // rule). Only a model whose text length is not fixed by its weights accepts another value
+  // (see EmbeddingModel::max_text_tokens); load_model refuses it for the others.
+  int max_text_tokens = 0;
   // false: config.json, tokenizer and preprocessor only, for tokenize and preprocess_config
   // without reading the weights; encode_*, parameter_count, logit_* and backend_* are then
   // Errors saying so.
@@ -76,6 +80,9 @@ class EmbeddingModel {
       const std::vector<std::string>& texts) const = 0;
   // The tokenizer's description, for results documents ("CLIP BPE, true length").
   virtual std::string text_rules() const = 0;
+  // The caption length in tokens that tokenize() truncates to, when the load options can set
+  // it (ModelLoadOptions::max_text_tokens); 0 when the model fixes it (CLIP's 77 positions).
+  virtual std::int64_t max_text_tokens() const { return 0; }
 
   // pixels: n × 3 × image_size × image_size float32. out: n × image_vectors() × embed_dim.
   // Single-vector models: unnormalized; multi-vector: L2-normalized per token.

@@ -81,7 +81,7 @@ struct SearchDecision {
   double exact_p99_ms = 0;  // exact search at the band's top (NaN: no flat measurement)
   std::string exact_note;   // "flat p99 2.4 ms at n = 20,000 × 50: a flat scan is linear in n"
   std::string exact_source;
-  std::string ann_note;     // where the ANN figures come from ("measured at n = 20,000; ...")
+  std::string ann_note;  // where the ANN figures come from ("measured at n = 20,000; ...")
   std::string ann_source;
 };
 

@@ -73,7 +73,8 @@ ImageRgb8 resize(const ImageRgb8& image, int width, int height, int pil_resample
 // resize(image, width, height, kPilBicubic): Pillow's default filter for RGB.
 ImageRgb8 resize_bicubic(const ImageRgb8& image, int width, int height);
 
-// preprocessor_config.json of a checkpoint (CLIPImageProcessor, SiglipImageProcessor).
+// preprocessor_config.json of a checkpoint (CLIPImageProcessor, SiglipImageProcessor,
+// JinaCLIPImageProcessor).
 struct PreprocessConfig {
   bool do_resize = true;
   std::optional<int> shortest_edge;  // size.shortest_edge: scale so the short side is this
@@ -90,6 +91,13 @@ struct PreprocessConfig {
   // SigLIP 2 and PaliGemma goldens); false, float32(uint8) * float32(rescale_factor) in
   // float32 — the CLIPImageProcessor goldens. read_preprocess_config sets it from the class.
   bool rescale_in_float64 = false;
+  // torchvision's ToTensor (JinaCLIPImageProcessor): float32(uint8) / 255 in float32 (the
+  // rescale factor is then not used), a division, which differs from either multiplication
+  // by 1 ulp on some values.
+  bool rescale_by_division = false;
+  // The center crop's offset: false, transformers' floor((h - crop) / 2); true, torchvision's
+  // int(round((h - crop) / 2.0)) with Python's round-half-to-even (82.5 -> 82, 63.5 -> 64).
+  bool crop_round_half_even = false;
   bool do_normalize = true;
   double mean[3] = {0, 0, 0};
   double std[3] = {1, 1, 1};
@@ -99,7 +107,10 @@ struct PreprocessConfig {
 };
 
 // Reads DIR/preprocessor_config.json; missing fields take transformers' defaults. Errors
-// name the file and field.
+// name the file and field. JinaCLIPImageProcessor (jina-clip's transform.py, torchvision on
+// PIL images): `size` n, `resize_mode` "shortest" (the short side to n, then an n × n center
+// crop rounding half to even; "squash": an n × n resize), `interpolation` a PIL filter name,
+// `mean` / `std` (null: OpenAI CLIP's), ToTensor's division by 255.
 PreprocessConfig read_preprocess_config(const std::filesystem::path& dir);
 
 // Resize (Pillow, config.resample), center crop, rescale, normalize as CLIPImageProcessor /

@@ -14,7 +14,8 @@ Activation parse_activation(const std::string& name) {
   if (name == "quick_gelu") return Activation::quick_gelu;
   if (name == "gelu") return Activation::gelu;
   if (name == "gelu_pytorch_tanh") return Activation::gelu_pytorch_tanh;
-  fail("unsupported activation '{}' (supported: quick_gelu, gelu, gelu_pytorch_tanh)", name);
+  if (name == "silu") return Activation::silu;
+  fail("unsupported activation '{}' (supported: quick_gelu, gelu, gelu_pytorch_tanh, silu)", name);
 }
 
 std::string activation_name(Activation activation) {
@@ -25,6 +26,8 @@ std::string activation_name(Activation activation) {
       return "gelu";
     case Activation::gelu_pytorch_tanh:
       return "gelu_pytorch_tanh";
+    case Activation::silu:
+      return "silu";
   }
   VLB_ASSERT(false);
   return {};
@@ -76,6 +79,12 @@ void gelu_tanh(float* x, std::int64_t n) {
   }
 }
 
+// silu, the gate of EVA02's SwiGLU (Jina-CLIP's vision MLPs).
+VLBENCH_ISA_CLONES
+void silu(float* x, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + exp_vectorizable(-x[i]));
+}
+
 }  // namespace
 
 void apply_activation(Activation activation, float* x, std::int64_t n, ThreadPool* pool) {
@@ -93,6 +102,9 @@ void apply_activation(Activation activation, float* x, std::int64_t n, ThreadPoo
         break;
       case Activation::gelu_pytorch_tanh:
         gelu_tanh(first, count);
+        break;
+      case Activation::silu:
+        silu(first, count);
         break;
     }
   });

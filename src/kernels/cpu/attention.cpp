@@ -7,12 +7,15 @@
 // Gemm's own threads inside the pool's.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "kernels/cpu/isa_clones.hpp"
 #include "kernels/cpu/parallel_rows.hpp"
 #include "kernels/cpu/softmax_row.hpp"
+#include "kernels/cpu/vec_math.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/kernels/ops.hpp"
 
@@ -81,12 +84,32 @@ void small_matmul(std::int64_t m, std::int64_t n, std::int64_t k, const float* a
   }
 }
 
+// Softmax of scale · row[j] − slope · |i − j| over the keys j whose mask byte is non-zero
+// (mask nullptr: all), in place; masked keys get probability exactly 0.
+void biased_masked_softmax_row(float* row, std::int64_t t, std::int64_t i, float scale, float slope,
+                               const std::uint8_t* mask) {
+  float max_value = -std::numeric_limits<float>::infinity();
+  for (std::int64_t j = 0; j < t; ++j) {
+    row[j] = row[j] * scale - slope * static_cast<float>(std::abs(i - j));
+    if (!mask || mask[j]) max_value = std::max(max_value, row[j]);
+  }
+  float sum = 0.0f;
+  for (std::int64_t j = 0; j < t; ++j) {
+    row[j] = !mask || mask[j] ? exp_vectorizable(row[j] - max_value) : 0.0f;
+    sum += row[j];
+  }
+  const float inv_sum = 1.0f / sum;
+  for (std::int64_t j = 0; j < t; ++j) row[j] *= inv_sum;
+}
+
 // One (sequence, head). q, k, v: seq_len rows with stride `ld` (head_dim used); keys from
-// n_real on are masked. out: seq_len rows with stride `ld_out`. key_t: head_dim × seq_len,
-// value: seq_len × head_dim, probs: seq_len × seq_len, all scratch.
+// n_real on are masked, and those whose `mask` byte is 0 (mask: seq_len bytes or nullptr).
+// slope: this head's ALiBi slope (0: none). out: seq_len rows with stride `ld_out`. key_t:
+// head_dim × seq_len, value: seq_len × head_dim, probs: seq_len × seq_len, all scratch.
 void attend_one_head(const float* q, const float* k, const float* v, std::int64_t ld,
-                     const AttentionShape& shape, std::int64_t n_real, float* out,
-                     std::int64_t ld_out, float* key_t, float* value, float* probs) {
+                     const AttentionShape& shape, std::int64_t n_real, const std::uint8_t* mask,
+                     float slope, float* out, std::int64_t ld_out, float* key_t, float* value,
+                     float* probs) {
   const std::int64_t t = shape.seq_len;
   const std::int64_t hd = shape.head_dim;
   // key_t[d, j] = k[j, d] -> [head_dim, seq_len]; value[j, d] = v[j, d] -> [seq_len, head_dim]:
@@ -97,9 +120,13 @@ void attend_one_head(const float* q, const float* k, const float* v, std::int64_
   }
   small_matmul(t, t, hd, q, ld, key_t, t, probs, t);  // q · kᵀ -> probs [t, t]
   for (std::int64_t i = 0; i < t; ++i) {
+    float* row = probs + i * t;
+    if (mask || slope != 0.0f) {
+      biased_masked_softmax_row(row, t, i, shape.scale, slope, mask);
+      continue;
+    }
     // The keys token i may attend to.
     const std::int64_t n_keys = std::min(shape.causal ? i + 1 : t, n_real);
-    float* row = probs + i * t;
     scaled_softmax_row(row, n_keys, shape.scale);
     std::fill(row + n_keys, row + t, 0.0f);  // masked keys: probability 0
   }
@@ -114,6 +141,8 @@ void multi_head_attention(const float* qkv, const AttentionShape& shape, float* 
   const std::int64_t t = shape.seq_len;
   const std::int64_t kv_heads = shape.kv_heads();
   VLB_ASSERT(kv_heads > 0 && shape.n_heads % kv_heads == 0);
+  VLB_ASSERT(!shape.key_mask || (!shape.key_lengths && !shape.causal));
+  VLB_ASSERT(!shape.alibi_slopes || !shape.causal);
   const std::int64_t group = shape.n_heads / kv_heads;  // query heads per kv head
   const std::int64_t d_model = shape.n_heads * shape.head_dim;
   const std::int64_t kv_width = kv_heads * shape.head_dim;
@@ -130,10 +159,12 @@ void multi_head_attention(const float* qkv, const AttentionShape& shape, float* 
       const std::int64_t head = job % shape.n_heads;
       const std::int64_t n_real = shape.key_lengths ? shape.key_lengths[seq] : t;
       VLB_ASSERT(n_real >= 1 && n_real <= t);
+      const std::uint8_t* mask = shape.key_mask ? shape.key_mask + seq * t : nullptr;
+      const float slope = shape.alibi_slopes ? shape.alibi_slopes[head] : 0.0f;
       const float* rows = qkv + seq * t * ld_qkv;
       const float* k = rows + d_model + (head / group) * shape.head_dim;
-      attend_one_head(rows + head * shape.head_dim, k, k + kv_width, ld_qkv, shape, n_real,
-                      out + seq * t * d_model + head * shape.head_dim, d_model, key_t.data(),
+      attend_one_head(rows + head * shape.head_dim, k, k + kv_width, ld_qkv, shape, n_real, mask,
+                      slope, out + seq * t * d_model + head * shape.head_dim, d_model, key_t.data(),
                       value.data(), probs.data());
     }
   });
@@ -143,6 +174,7 @@ void pooling_attention(const float* q, std::int64_t q_stride, const float* kv,
                        const AttentionShape& shape, float* out, ThreadPool* pool) {
   VLB_ASSERT(shape.n_seq >= 0 && shape.seq_len > 0 && shape.n_heads > 0 && shape.head_dim > 0);
   VLB_ASSERT(!shape.causal && shape.kv_heads() == shape.n_heads && shape.key_lengths == nullptr);
+  VLB_ASSERT(shape.key_mask == nullptr && shape.alibi_slopes == nullptr);
   const std::int64_t t = shape.seq_len;
   const std::int64_t hd = shape.head_dim;
   const std::int64_t d_model = shape.n_heads * hd;

@@ -132,6 +132,15 @@ class CpuBackend final : public Backend {
     vlbench::rotary_embedding(x, n_seq, seq_len, ld, n_heads, head_dim, first_position, theta,
                               &pool_);
   }
+  void rotary_table(float* x, std::int64_t n_seq, std::int64_t seq_len, std::int64_t ld,
+                    std::int64_t n_heads, std::int64_t head_dim, const float* cos,
+                    const float* sin) override {
+    vlbench::rotary_table(x, n_seq, seq_len, ld, n_heads, head_dim, cos, sin, &pool_);
+  }
+  void masked_mean_rows(const float* x, std::int64_t n_seq, std::int64_t seq_len, std::int64_t d,
+                        const std::uint8_t* key_mask, float* out) override {
+    vlbench::masked_mean_rows(x, n_seq, seq_len, d, key_mask, out, &pool_);
+  }
   void add(float* y, const float* x, std::int64_t n) override { add_inplace(y, x, n, &pool_); }
   void add_repeated(float* y, const float* x, std::int64_t n, std::int64_t period) override {
     VLB_ASSERT(period > 0 && n % period == 0);

@@ -42,4 +42,26 @@ void rotary_embedding(float* x, std::int64_t n_seq, std::int64_t seq_len, std::i
                 });
 }
 
+void rotary_table(float* x, std::int64_t n_seq, std::int64_t seq_len, std::int64_t ld,
+                  std::int64_t n_heads, std::int64_t head_dim, const float* cos, const float* sin,
+                  ThreadPool* pool) {
+  VLB_ASSERT(n_seq >= 0 && seq_len > 0 && head_dim > 0 && head_dim % 2 == 0);
+  VLB_ASSERT(n_heads * head_dim <= ld);
+  parallel_rows(pool, n_seq * seq_len, 6 * n_heads * head_dim,
+                [&](std::int64_t begin, std::int64_t end) {
+                  for (std::int64_t r = begin; r < end; ++r) {
+                    const float* c = cos + (r % seq_len) * head_dim;  // [head_dim]
+                    const float* s = sin + (r % seq_len) * head_dim;  // [head_dim]
+                    for (std::int64_t h = 0; h < n_heads; ++h) {
+                      float* head = x + r * ld + h * head_dim;  // [head_dim]
+                      for (std::int64_t i = 0; i < head_dim; i += 2) {
+                        const float a = head[i], b = head[i + 1];
+                        head[i] = a * c[i] - b * s[i];
+                        head[i + 1] = b * c[i + 1] + a * s[i + 1];
+                      }
+                    }
+                  }
+                });
+}
+
 }  // namespace vlbench
