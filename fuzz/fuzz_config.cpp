@@ -1,8 +1,9 @@
 // Every JSON config a model folder holds: config.json through the registry's family
-// detection, the CLIP and SigLIP config readers (tower bounds included), and
+// detection, the CLIP, SigLIP and Jina-CLIP config readers (tower bounds included), and
 // preprocessor_config.json. The first byte picks the file, the rest is its text.
 #include "fuzz_util.hpp"
 
+#include "models/jina/jina_config.hpp"
 #include "models/siglip/siglip_model.hpp"
 
 #include <vlbench/models/clip.hpp>
@@ -31,6 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto json = nlohmann::json::parse(data + 1, data + size, nullptr, false);
   if (json.is_object()) {
     fuzz::expect_clean([&] { parse_siglip_config(json, (dir / "config.json").string()); });
+    fuzz::expect_clean([&] { parse_jina_clip_config(json, (dir / "config.json").string()); });
   }
   return 0;
 }
