@@ -98,10 +98,6 @@ bool is_word_char(char32_t c) {
          u_hasBinaryProperty(u, UCHAR_JOIN_CONTROL);
 }
 
-bool is_nonspacing_mark(char32_t c) {
-  return u_charType(static_cast<UChar32>(c)) == U_NON_SPACING_MARK;
-}
-
 bool is_normalized(std::u32string_view s, NormalForm form) {
   UErrorCode status = U_ZERO_ERROR;
   const bool yes = normalizer(form)->isNormalized(to_icu(s), status);

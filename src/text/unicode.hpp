@@ -25,9 +25,6 @@ bool is_white_space(char32_t c);
 // Join_Control.
 bool is_word_char(char32_t c);
 
-// General category Mn (nonspacing mark): what `tokenizers`' StripAccents removes.
-bool is_nonspacing_mark(char32_t c);
-
 enum class NormalForm { nfc, nfd, nfkc, nfkd };
 
 // True when normalize(s, form) would return s unchanged.

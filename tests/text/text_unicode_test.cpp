@@ -36,8 +36,6 @@ TEST(UnicodeClasses, WhiteSpaceAndWordCharacters) {
   for (char32_t c : {U'-', U',', U' ', U'\U0001f431', U'\u200b'}) {
     EXPECT_FALSE(is_word_char(c)) << static_cast<unsigned>(c);
   }
-  EXPECT_TRUE(is_nonspacing_mark(U'\u0301'));
-  EXPECT_FALSE(is_nonspacing_mark(U'e'));
 }
 
 TEST(UnicodeNormalization, SegmentsNormaliseLikeTheWhole) {
