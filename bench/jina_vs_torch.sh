@@ -11,7 +11,8 @@
 #
 #   bench/jina_vs_torch.sh     environment: THREADS (default: all cores), BATCH (8), ROUNDS (3),
 #                              IMAGES (8), LENGTHS ("20 77 512"), CAPTIONS_20 (32),
-#                              CAPTIONS_77 (16), CAPTIONS_512 (4), BUILD_DIR (build), MODEL_DIR
+#                              CAPTIONS_77 (16), CAPTIONS_512 (8; other lengths: 8), BUILD_DIR
+#                              (build), MODEL_DIR
 #                              (BUILD_DIR/bench-models/jina-clip-v1), OUT_DIR
 #                              (BUILD_DIR/bench-results/jina-clip-v1)
 set -euo pipefail
@@ -23,6 +24,9 @@ BATCH=${BATCH:-8}
 ROUNDS=${ROUNDS:-3}
 IMAGES=${IMAGES:-8}
 LENGTHS=${LENGTHS:-20 77 512}
+CAPTIONS_20=${CAPTIONS_20:-32}
+CAPTIONS_77=${CAPTIONS_77:-16}
+CAPTIONS_512=${CAPTIONS_512:-8}
 MODEL_DIR=${MODEL_DIR:-$BUILD_DIR/bench-models/jina-clip-v1}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/bench-results/jina-clip-v1}
 VLBENCH=${VLBENCH:-$BUILD_DIR/src/cli/vlbench}
