@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "models/model_test_util.hpp"
 #include "test_util.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/core/npy.hpp"
@@ -44,17 +45,7 @@ nlohmann::json manifest() {
 
 // int64 [n, T] ids, padded with 0.
 std::vector<std::vector<std::int32_t>> golden_ids() {
-  const NpyArray array = read_npy(fixture() / "golden" / "text_input_ids.npy");
-  EXPECT_EQ(array.dtype, DType::i64);
-  std::vector<std::vector<std::int32_t>> ids(static_cast<std::size_t>(array.shape[0]));
-  for (std::int64_t r = 0; r < array.shape[0]; ++r) {
-    for (std::int64_t c = 0; c < array.shape[1]; ++c) {
-      std::int64_t v = 0;
-      std::memcpy(&v, array.data + (r * array.shape[1] + c) * 8, 8);
-      ids[static_cast<std::size_t>(r)].push_back(static_cast<std::int32_t>(v));
-    }
-  }
-  return ids;
+  return testing::read_ids(fixture() / "golden" / "text_input_ids.npy");
 }
 
 std::vector<std::vector<std::int32_t>> strip_padding(std::vector<std::vector<std::int32_t>> ids) {
@@ -72,21 +63,6 @@ std::unique_ptr<EmbeddingModel> load(const fs::path& dir = fixture(),
   options.threads = threads;
   options.text_padding = padding;
   return load_model(dir, options);
-}
-
-std::vector<float> images(const EmbeddingModel& model, const std::vector<float>& pixels,
-                          std::int64_t first, std::int64_t n) {
-  const std::int64_t per_image = 3 * std::int64_t{model.image_size()} * model.image_size();
-  std::vector<float> out(static_cast<std::size_t>(n * model.embed_dim()));
-  model.encode_images(pixels.data() + first * per_image, n, out.data());
-  return out;
-}
-
-std::vector<float> texts(const EmbeddingModel& model,
-                         const std::vector<std::vector<std::int32_t>>& ids) {
-  std::vector<float> out(ids.size() * static_cast<std::size_t>(model.embed_dim()));
-  model.encode_texts(ids, out.data());
-  return out;
 }
 
 std::vector<float> normalized(std::vector<float> v, std::int64_t d) {
@@ -158,7 +134,7 @@ TEST(JinaClip, PreprocessingIsBitExactWithThePillowGolden) {
 TEST(JinaClip, ImageEmbeddingsMatchTheGolden) {
   const auto model = load();
   const std::vector<float> pixels = read_npy_f32(fixture() / "golden" / "pixel_values.npy");
-  const std::vector<float> got = images(*model, pixels, 0, 8);
+  const std::vector<float> got = testing::encode_images(*model, pixels, 0, 8);
   const double diff = max_abs_diff(got, read_npy_f32(fixture() / "golden" / "image_embeds.npy"));
   std::printf("jina-clip-tiny image embeddings: max |diff| %.3g\n", diff);
   EXPECT_LE(diff, 1e-4);
@@ -170,12 +146,12 @@ TEST(JinaClip, ImageEmbeddingsMatchTheGolden) {
 TEST(JinaClip, TextEmbeddingsMatchTheGoldenPaddedOrNot) {
   const auto model = load();
   const std::vector<float> golden = read_npy_f32(fixture() / "golden" / "text_embeds.npy");
-  const std::vector<float> unpadded = texts(*model, strip_padding(golden_ids()));
+  const std::vector<float> unpadded = testing::encode_texts(*model, strip_padding(golden_ids()));
   const double diff = max_abs_diff(unpadded, golden);
   std::printf("jina-clip-tiny text embeddings: max |diff| %.3g\n", diff);
   EXPECT_LE(diff, 1e-4);
   // Padded to the longest (the model masks the pad ids): the same values.
-  EXPECT_LE(max_abs_diff(texts(*model, golden_ids()), golden), 1e-4);
+  EXPECT_LE(max_abs_diff(testing::encode_texts(*model, golden_ids()), golden), 1e-4);
   EXPECT_LE(max_abs_diff(normalized(unpadded, 64),
                          read_npy_f32(fixture() / "golden" / "text_embeds_normalized.npy")),
             1e-5);
@@ -183,9 +159,11 @@ TEST(JinaClip, TextEmbeddingsMatchTheGoldenPaddedOrNot) {
 
 TEST(JinaClip, LogitsMatchTheGolden) {
   const auto model = load();
-  const std::vector<float> img =
-      normalized(images(*model, read_npy_f32(fixture() / "golden" / "pixel_values.npy"), 0, 8), 64);
-  const std::vector<float> txt = normalized(texts(*model, strip_padding(golden_ids())), 64);
+  const std::vector<float> img = normalized(
+      testing::encode_images(*model, read_npy_f32(fixture() / "golden" / "pixel_values.npy"), 0, 8),
+      64);
+  const std::vector<float> txt =
+      normalized(testing::encode_texts(*model, strip_padding(golden_ids())), 64);
   std::vector<float> logits(8 * 10);
   const double scale = std::exp(double{model->logit_scale()});
   for (int i = 0; i < 8; ++i) {
@@ -202,8 +180,8 @@ TEST(JinaClip, LogitsMatchTheGolden) {
 TEST(JinaClip, Bf16IsCloseToTheGolden) {
   const auto model = load(fixture(), ComputeType::bf16);
   const std::vector<float> img =
-      images(*model, read_npy_f32(fixture() / "golden" / "pixel_values.npy"), 0, 8);
-  const std::vector<float> txt = texts(*model, strip_padding(golden_ids()));
+      testing::encode_images(*model, read_npy_f32(fixture() / "golden" / "pixel_values.npy"), 0, 8);
+  const std::vector<float> txt = testing::encode_texts(*model, strip_padding(golden_ids()));
   const double image_cos =
       min_row_cosine(img, read_npy_f32(fixture() / "golden" / "image_embeds.npy"), 64);
   const double text_cos =
@@ -218,21 +196,21 @@ TEST(JinaClip, ThreadsChangeNothingAndBatchesOnlyRounding) {
   const auto ids = strip_padding(golden_ids());
   const auto two = load(fixture(), ComputeType::fp32, 2);
   const auto one = load(fixture(), ComputeType::fp32, 1);
-  EXPECT_EQ(images(*two, pixels, 0, 8), images(*one, pixels, 0, 8));
-  EXPECT_EQ(texts(*two, ids), texts(*one, ids));
+  EXPECT_EQ(testing::encode_images(*two, pixels, 0, 8), testing::encode_images(*one, pixels, 0, 8));
+  EXPECT_EQ(testing::encode_texts(*two, ids), testing::encode_texts(*one, ids));
   // One image or caption at a time: within float rounding of the batch (the GEMM blocks rows
   // differently).
-  const std::vector<float> batch = images(*two, pixels, 0, 8);
+  const std::vector<float> batch = testing::encode_images(*two, pixels, 0, 8);
   for (std::int64_t i = 0; i < 8; ++i) {
-    const std::vector<float> single = images(*two, pixels, i, 1);
+    const std::vector<float> single = testing::encode_images(*two, pixels, i, 1);
     EXPECT_LE(max_abs_diff(
                   single, std::vector<float>(batch.begin() + i * 64, batch.begin() + (i + 1) * 64)),
               1e-5)
         << i;
   }
-  const std::vector<float> all = texts(*two, ids);
+  const std::vector<float> all = testing::encode_texts(*two, ids);
   for (std::size_t c = 0; c < ids.size(); ++c) {
-    const std::vector<float> single = texts(*two, {ids[c]});
+    const std::vector<float> single = testing::encode_texts(*two, {ids[c]});
     EXPECT_LE(
         max_abs_diff(single, std::vector<float>(all.begin() + c * 64, all.begin() + (c + 1) * 64)),
         1e-5)
@@ -245,20 +223,13 @@ TEST(JinaClip, ThreadsChangeNothingAndBatchesOnlyRounding) {
 // and a 3-token one, in one 0-padded batch; unpadded the same.
 TEST(JinaClip, PadInsideACaptionAndLongCaptionsMatchTheReference) {
   const auto model = load();
-  const NpyArray array = read_npy(testing::test_data("models/jina/ids.npy"));
-  ASSERT_EQ(array.shape, (std::vector<std::int64_t>{3, 302}));
-  std::vector<std::vector<std::int32_t>> ids(3);
-  for (std::int64_t r = 0; r < 3; ++r) {
-    for (std::int64_t c = 0; c < 302; ++c) {
-      std::int64_t v = 0;
-      std::memcpy(&v, array.data + (r * 302 + c) * 8, 8);
-      ids[static_cast<std::size_t>(r)].push_back(static_cast<std::int32_t>(v));
-    }
-  }
+  const auto ids = testing::read_ids(testing::test_data("models/jina/ids.npy"));
+  ASSERT_EQ(ids.size(), 3u);
+  ASSERT_EQ(ids[0].size(), 302u);
   ASSERT_EQ(ids[0][3], 0);  // the pad id inside "a photo [PAD] of a cat"
   const std::vector<float> golden = read_npy_f32(testing::test_data("models/jina/text_embeds.npy"));
-  const double padded = max_abs_diff(texts(*model, ids), golden);
-  const double unpadded = max_abs_diff(texts(*model, strip_padding(ids)), golden);
+  const double padded = max_abs_diff(testing::encode_texts(*model, ids), golden);
+  const double unpadded = max_abs_diff(testing::encode_texts(*model, strip_padding(ids)), golden);
   std::printf(
       "jina-clip-tiny mid-caption pad, 300 and 3 tokens: max |diff| %.3g padded, %.3g "
       "unpadded\n",
@@ -267,9 +238,9 @@ TEST(JinaClip, PadInsideACaptionAndLongCaptionsMatchTheReference) {
   EXPECT_LE(unpadded, 1e-4);
   // Without the mask the pad token would count: the first caption would differ.
   std::vector<std::vector<std::int32_t>> no_pad = {{101, 146, 226, 210, 146, 229, 102}};
-  EXPECT_GT(
-      max_abs_diff(texts(*model, no_pad), std::vector<float>(golden.begin(), golden.begin() + 64)),
-      1e-3);
+  EXPECT_GT(max_abs_diff(testing::encode_texts(*model, no_pad),
+                         std::vector<float>(golden.begin(), golden.begin() + 64)),
+            1e-3);
 }
 
 TEST(JinaClip, RenamedTensorsAreListedBesideTheExpectedNames) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "models/model_test_util.hpp"
 #include "test_util.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/core/npy.hpp"
@@ -25,47 +26,20 @@ namespace vlbench {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::encode_images;
+using testing::encode_texts;
 using testing::max_abs_diff;
 using testing::min_row_cosine;
+using testing::read_ids;
 using testing::read_npy_f32;
 
 fs::path fixture(const std::string& name) {
   return fs::path(VLBENCH_SHARED_FIXTURES) / name;
 }
 
-std::vector<std::vector<std::int32_t>> read_ids(const fs::path& path) {
-  const NpyArray array = read_npy(path);
-  EXPECT_EQ(array.dtype, DType::i64) << path;
-  EXPECT_EQ(array.shape.size(), 2u) << path;
-  std::vector<std::vector<std::int32_t>> ids(static_cast<std::size_t>(array.shape[0]));
-  for (std::int64_t r = 0; r < array.shape[0]; ++r) {
-    for (std::int64_t c = 0; c < array.shape[1]; ++c) {
-      std::int64_t v = 0;
-      std::memcpy(&v, array.data + (r * array.shape[1] + c) * 8, 8);
-      ids[static_cast<std::size_t>(r)].push_back(static_cast<std::int32_t>(v));
-    }
-  }
-  return ids;
-}
-
 nlohmann::json manifest(const fs::path& dir) {
   std::ifstream in(dir / "golden" / "manifest.json");
   return nlohmann::json::parse(in);
-}
-
-std::vector<float> encode_images(const EmbeddingModel& model, const std::vector<float>& pixels,
-                                 std::int64_t first, std::int64_t n) {
-  const std::int64_t per_image = 3 * std::int64_t{model.image_size()} * model.image_size();
-  std::vector<float> out(static_cast<std::size_t>(n * model.embed_dim()));
-  model.encode_images(pixels.data() + first * per_image, n, out.data());
-  return out;
-}
-
-std::vector<float> encode_texts(const EmbeddingModel& model,
-                                const std::vector<std::vector<std::int32_t>>& ids) {
-  std::vector<float> out(ids.size() * static_cast<std::size_t>(model.embed_dim()));
-  model.encode_texts(ids, out.data());
-  return out;
 }
 
 std::unique_ptr<EmbeddingModel> load(const fs::path& dir, ComputeType compute = ComputeType::fp32,

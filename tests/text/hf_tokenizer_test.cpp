@@ -42,20 +42,6 @@ json siglip2_json() {
   return testing::read_json(siglip2_dir() / "tokenizer.json");
 }
 
-// A tokenizer.json written to a temp folder and loaded (the folder lives with the object).
-struct LoadedVariant {
-  testing::TempDir dir;
-  std::unique_ptr<HfTokenizer> tokenizer;
-};
-
-std::unique_ptr<LoadedVariant> load_json(const json& doc) {
-  auto loaded = std::make_unique<LoadedVariant>();
-  testing::write_text(loaded->dir / "tokenizer.json", doc.dump());
-  loaded->tokenizer =
-      std::make_unique<HfTokenizer>(HfTokenizer::from_file(loaded->dir / "tokenizer.json"));
-  return loaded;
-}
-
 // hf_tokenizer_variants.json's recipe, as make_hf_tokenizer_goldens.js applies it.
 json variant_json(const json& spec) {
   json doc = spec.contains("tokenizer") ? spec.at("tokenizer") : siglip2_json();
@@ -139,9 +125,9 @@ TEST(HfTokenizer, CaptionsNotLowerCasedGiveTheirGolden) {
 TEST(HfTokenizer, EveryGoldenLineOfEveryVariant) {
   VLBENCH_REQUIRE_SHARED_FIXTURE("siglip2-tiny");
   const json spec = testing::read_json(testing::test_data("text/hf_tokenizer_variants.json"));
-  std::map<std::string, std::unique_ptr<LoadedVariant>> variants;
+  std::map<std::string, std::unique_ptr<testing::LoadedTokenizer>> variants;
   for (const auto& [name, recipe] : spec.at("variants").items()) {
-    variants[name] = load_json(variant_json(recipe));
+    variants[name] = testing::load_tokenizer_json(variant_json(recipe));
   }
   const std::vector<json> lines =
       testing::read_jsonl(testing::test_data("text/siglip2_tokenizer_golden.jsonl"));
@@ -199,7 +185,7 @@ TEST(HfTokenizer, TruncationKeepsEosLast) {
   // Without a post-processor nothing is reserved.
   json doc = siglip2_json();
   doc["post_processor"] = nullptr;
-  const auto bare = load_json(doc);
+  const auto bare = testing::load_tokenizer_json(doc);
   EXPECT_EQ(bare->tokenizer->encode(caption, 5), Ids(full.begin(), full.begin() + 5));
   EXPECT_EQ(bare->tokenizer->encode("", 5), Ids{});
 }
@@ -209,7 +195,7 @@ TEST(HfTokenizer, MaxLengthBelowTheAddedTokensIsAnError) {
   json doc = variant_json(testing::read_json(testing::test_data("text/hf_tokenizer_variants.json"))
                               .at("variants")
                               .at("template_bos_eos"));
-  const auto loaded = load_json(doc);
+  const auto loaded = testing::load_tokenizer_json(doc);
   EXPECT_EQ(loaded->tokenizer->encode("a photo", 2), (Ids{2, 1}));
   testing::expect_error([&] { loaded->tokenizer->encode("a photo", 1); },
                         {"tokenizer.json", "max_length 1", "2 tokens"});
@@ -319,7 +305,7 @@ TEST(HfTokenizer, Errors) {
   doc = siglip2_json();
   doc["model"]["byte_fallback"] = false;
   doc["model"]["unk_token"] = "<missing>";
-  const auto no_unk = load_json(doc);
+  const auto no_unk = testing::load_tokenizer_json(doc);
   EXPECT_EQ(no_unk->tokenizer->encode("a", kContext), (Ids{863, 1}));
   testing::expect_error([&] { no_unk->tokenizer->encode("\u732b", kContext); },
                         {"tokenizer.json: model.unk_token", "<missing>"});

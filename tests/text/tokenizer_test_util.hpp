@@ -8,12 +8,15 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "test_util.hpp"
 #include "vlbench/core/npy.hpp"
+#include "vlbench/text/hf_tokenizer.hpp"
 
 namespace vlbench::testing {
 
@@ -94,6 +97,20 @@ inline std::string shown(const std::string& text) {
 inline Ids padded(Ids ids, std::size_t length, std::int32_t pad) {
   ids.resize(std::max(ids.size(), length), pad);
   return ids;
+}
+
+// A tokenizer.json written to a temp folder and loaded (the folder lives with the object).
+struct LoadedTokenizer {
+  TempDir dir;
+  std::unique_ptr<HfTokenizer> tokenizer;
+};
+
+inline std::unique_ptr<LoadedTokenizer> load_tokenizer_json(const nlohmann::json& doc) {
+  auto loaded = std::make_unique<LoadedTokenizer>();
+  write_text(loaded->dir / "tokenizer.json", doc.dump());
+  loaded->tokenizer =
+      std::make_unique<HfTokenizer>(HfTokenizer::from_file(loaded->dir / "tokenizer.json"));
+  return loaded;
 }
 
 }  // namespace vlbench::testing

@@ -47,20 +47,6 @@ json jina_json() {
   return testing::read_json(jina_dir() / "tokenizer.json");
 }
 
-// A tokenizer.json written to a temp folder and loaded (the folder lives with the object).
-struct LoadedVariant {
-  testing::TempDir dir;
-  std::unique_ptr<HfTokenizer> tokenizer;
-};
-
-std::unique_ptr<LoadedVariant> load_json(const json& doc) {
-  auto loaded = std::make_unique<LoadedVariant>();
-  testing::write_text(loaded->dir / "tokenizer.json", doc.dump());
-  loaded->tokenizer =
-      std::make_unique<HfTokenizer>(HfTokenizer::from_file(loaded->dir / "tokenizer.json"));
-  return loaded;
-}
-
 // wordpiece_variants.json's recipe, as make_wordpiece_goldens.js applies it.
 json variant_json(const json& spec) {
   json doc = jina_json();
@@ -153,9 +139,9 @@ TEST(WordPieceTokenizer, FixtureCaptionsGiveTheGoldenIds) {
 TEST(WordPieceTokenizer, EveryGoldenLineOfEveryVariant) {
   VLBENCH_REQUIRE_SHARED_FIXTURE("jina-clip-tiny");
   const json spec = testing::read_json(testing::test_data("text/wordpiece_variants.json"));
-  std::map<std::string, std::unique_ptr<LoadedVariant>> variants;
+  std::map<std::string, std::unique_ptr<testing::LoadedTokenizer>> variants;
   for (const auto& [name, recipe] : spec.at("variants").items()) {
-    variants[name] = load_json(variant_json(recipe));
+    variants[name] = testing::load_tokenizer_json(variant_json(recipe));
   }
   const std::vector<json> lines =
       testing::read_jsonl(testing::test_data("text/wordpiece_tokenizer_golden.jsonl"));
@@ -234,7 +220,7 @@ TEST(WordPieceTokenizer, GreedyLongestMatchAndWholeWordUnknown) {
                            {"b", 5},     {"##n", 6},   {"##a", 7},   {"##nan", 8}};
   doc["added_tokens"] = json::array();
   doc["post_processor"] = nullptr;
-  const auto loaded = load_json(doc);
+  const auto loaded = testing::load_tokenizer_json(doc);
   const HfTokenizer& t = *loaded->tokenizer;
   EXPECT_EQ(t.encode("banana", 0), (Ids{3, 8, 7}));  // ba ##nan ##a: longest first
   EXPECT_EQ(t.encode("ban", 0), (Ids{3, 6}));
@@ -283,12 +269,12 @@ TEST(WordPieceTokenizer, FilesWithoutOptionalFields) {
   json doc = jina_json();
   doc["model"].erase("type");
   doc["normalizer"].erase("strip_accents");
-  EXPECT_EQ(load_json(doc)->tokenizer->encode(text, 0), expected);
+  EXPECT_EQ(testing::load_tokenizer_json(doc)->tokenizer->encode(text, 0), expected);
   // BertProcessing gives what the template gives.
   doc = jina_json();
   doc["post_processor"] = {
       {"type", "BertProcessing"}, {"sep", {"[SEP]", 102}}, {"cls", {"[CLS]", 101}}};
-  EXPECT_EQ(load_json(doc)->tokenizer->encode(text, 0), expected);
+  EXPECT_EQ(testing::load_tokenizer_json(doc)->tokenizer->encode(text, 0), expected);
 }
 
 TEST(WordPieceTokenizer, SafeFromManyThreads) {
@@ -357,7 +343,7 @@ TEST(WordPieceTokenizer, Errors) {
   expect_rejected(doc, {"pre_tokenizer.pretokenizers[1].type: unsupported 'Digits'"});
 
   // An unk token missing from the vocabulary is an Error only when a word needs it.
-  const auto no_unk = load_json(with("model", "unk_token", "[NOPE]"));
+  const auto no_unk = testing::load_tokenizer_json(with("model", "unk_token", "[NOPE]"));
   EXPECT_EQ(no_unk->tokenizer->encode("a cat", 0), (Ids{kCls, 146, 229, kSep}));
   testing::expect_error([&] { no_unk->tokenizer->encode("a stra\u00dfe", 0); },
                         {"tokenizer.json: model.unk_token", "\"[NOPE]\" is not in model.vocab"});
