@@ -97,10 +97,12 @@ TEST_F(ModelRegistry, InvalidUtf8NamesTheCaption) {
 }
 
 TEST(ModelRegistryNames, FamiliesAndRandomArchs) {
-  EXPECT_EQ(model_family_names(), (std::vector<std::string>{"clip", "siglip", "colpali"}));
+  EXPECT_EQ(model_family_names(),
+            (std::vector<std::string>{"clip", "siglip", "colpali", "jina-clip"}));
   std::vector<std::string> archs;
   for (const auto& arch : random_model_archs()) archs.push_back(arch.arch);
-  EXPECT_EQ(archs, (std::vector<std::string>{"clip", "siglip", "siglip2", "colpali"}));
+  EXPECT_EQ(archs,
+            (std::vector<std::string>{"clip", "siglip", "siglip2", "colpali", "jina-clip"}));
   EXPECT_EQ(parse_text_padding("longest"), TextPadding::longest);
   testing::expect_error([] { parse_text_padding("max"); }, {"unknown text padding 'max'"});
   testing::TempDir dir;
