@@ -19,7 +19,7 @@ struct CheckpointInfo {
   std::filesystem::path adapter_dir;
   nlohmann::json adapter_config;  // its adapter_config.json (an object)
   std::filesystem::path dir;
-  std::filesystem::path config_path;  // dir / "config.json"
+  std::filesystem::path config_path;  // dir / "config.json", or dir / "open_clip_config.json"
   nlohmann::json config;              // its contents (an object)
   std::string model_type;             // config["model_type"], "" when absent
 };

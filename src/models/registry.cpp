@@ -72,15 +72,22 @@ CheckpointInfo read_info(const std::filesystem::path& given, const fs::path& bas
          base.string(), given.string());
   }
   info.dir = dir;
-  info.config_path = dir / "config.json";
   if (!std::filesystem::is_directory(dir)) {
     fail("{}: not a checkpoint directory (expected a folder with config.json and weights)",
          dir.string());
   }
-  if (!std::filesystem::exists(info.config_path)) {
+  // The model's config: config.json (Hugging Face), else the file an open_clip folder has.
+  std::error_code ec;
+  for (const char* name : {"config.json", "open_clip_config.json"}) {
+    if (fs::exists(dir / name, ec)) {
+      info.config_path = dir / name;
+      break;
+    }
+  }
+  if (info.config_path.empty()) {
     fail(
-        "{}: no config.json (nor a PEFT adapter's adapter_config.json), so the model family is "
-        "unknown (supported: {})",
+        "{}: no config.json (nor an open_clip_config.json, nor a PEFT adapter's "
+        "adapter_config.json), so the model family is unknown (supported: {})",
         dir.string(), declared_list());
   }
   info.config = ConfigReader::read_object(info.config_path, "the model's config file");

@@ -121,9 +121,9 @@ class EmbeddingModel {
 // The registry. Families, in the order they are tried.
 std::vector<std::string> model_family_names();
 
-// The family of the checkpoint in `dir`, from what it declares (config.json "model_type", or
-// the files present). No config.json, an unknown model_type or a variant not supported is an
-// Error naming the file, what it says and the supported families.
+// The family of the checkpoint in `dir`, from what it declares (config.json "model_type", an
+// open_clip_config.json, or the files present). No config, an unknown model_type or a variant
+// not supported is an Error naming the file, what it says and the supported families.
 std::string detect_model_family(const std::filesystem::path& dir,
                                 const std::filesystem::path& base = {});
 
