@@ -197,6 +197,42 @@ TEST(OpenClip, PreprocessingIsOpenClipsTransform) {
   }
 }
 
+TEST(OpenClip, HuggingFacesProcessorGivesOtherPixelsForFourOfTheImages) {
+  // CLIPImageProcessor at 84 px: RGB first, crop at floor((h - 84) / 2), x · (1/255).
+  const PreprocessConfig open_clip = load()->preprocess_config();
+  PreprocessConfig hf;
+  hf.shortest_edge = 84;
+  hf.do_center_crop = true;
+  hf.crop_height = hf.crop_width = 84;
+  for (int c = 0; c < 3; ++c) {
+    hf.mean[c] = open_clip.mean[c];
+    hf.std[c] = open_clip.std[c];
+  }
+  const std::vector<float> golden_hf = read_npy_f32(fixture() / "golden" / "pixel_values_hf.npy");
+  const std::vector<float> golden = read_npy_f32(fixture() / "golden" / "pixel_values.npy");
+  const std::vector<std::string> names = manifest()["images"];
+  const std::int64_t per_image = 3 * 84 * 84;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const ImageRgb8 image = decode_image(fixture() / "../images" / names[i]);
+    std::vector<float> pixels(static_cast<std::size_t>(per_image));
+    preprocess(image, hf, pixels.data());
+    const auto at = [&](const std::vector<float>& all) {
+      return std::vector<float>(all.begin() + static_cast<std::ptrdiff_t>(i * per_image),
+                                all.begin() + static_cast<std::ptrdiff_t>((i + 1) * per_image));
+    };
+    EXPECT_EQ(pixels, at(golden_hf)) << names[i];
+    // The README's table: a crop offset (gray, noise), NEAREST for mode P, premultiplied RGBA.
+    const double diff = max_abs_diff(at(golden_hf), at(golden));
+    const bool differs = names[i].starts_with("gray") || names[i].starts_with("noise") ||
+                         names[i].starts_with("palette") || names[i].starts_with("rgba");
+    if (differs) {
+      EXPECT_GT(diff, 0.3) << names[i];
+    } else {
+      EXPECT_LE(diff, 5e-7) << names[i];
+    }
+  }
+}
+
 TEST(OpenClip, VariantsItDoesNotRunAreErrorsNamingTheField) {
   const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> cases = {
       {[](nlohmann::json& j) { j["model_cfg"]["vision_cfg"]["ls_init_value"] = 1e-5; },
