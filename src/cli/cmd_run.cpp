@@ -87,8 +87,9 @@ struct ModelFlags {
 
 // The file whose hash identifies the weights.
 std::string weights_sha256(const fs::path& dir) {
-  for (const char* name : {"adapter_model.safetensors", "model.safetensors",
-                           "model.safetensors.index.json", "pytorch_model.bin"}) {
+  for (const char* name :
+       {"adapter_model.safetensors", "model.safetensors", "model.safetensors.index.json",
+        "pytorch_model.bin", "open_clip_model.safetensors", "open_clip_pytorch_model.bin"}) {
     if (fs::exists(dir / name)) return sha256_file(dir / name);
   }
   return "";
