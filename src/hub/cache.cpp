@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <iterator>
 #include <system_error>
 #include <vector>
 
@@ -51,7 +52,8 @@ std::string trim(std::string text) {
 
 bool truthy(const std::string& value) {
   std::string upper;
-  for (const char c : value) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (const char c : value)
+    upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   return upper == "1" || upper == "ON" || upper == "YES" || upper == "TRUE";
 }
 
@@ -59,15 +61,17 @@ bool repo_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
 }
 
-bool word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+bool word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
 
 // Why `part` (ORG or NAME) is not valid, or "" when it is.
 std::string repo_part_problem(std::string_view part, std::string_view what) {
   if (part.empty()) return fmt::format("{} is empty", what);
   for (const char c : part) {
     if (!repo_char(c)) {
-      return fmt::format("{} '{}' holds '{}' (allowed: letters, digits, '-', '_', '.')", what,
-                         part, c);
+      return fmt::format("{} '{}' holds '{}' (allowed: letters, digits, '-', '_', '.')", what, part,
+                         c);
     }
   }
   if (!word_char(part.front()) || !word_char(part.back())) {
@@ -82,8 +86,8 @@ std::string repo_part_problem(std::string_view part, std::string_view what) {
 std::string revision_problem(std::string_view revision) {
   if (revision.empty()) return "the revision after '@' is empty";
   for (const char c : revision) {
-    if (std::isspace(static_cast<unsigned char>(c)) != 0 || std::iscntrl(static_cast<unsigned char>(c)) != 0 ||
-        c == '\\') {
+    if (std::isspace(static_cast<unsigned char>(c)) != 0 ||
+        std::iscntrl(static_cast<unsigned char>(c)) != 0 || c == '\\') {
       return fmt::format("revision '{}' holds a space, control character or '\\'", revision);
     }
   }
@@ -119,8 +123,8 @@ HubSettings hub_settings_from_environment() {
   const std::optional<std::string> hf_home_env = env("HF_HOME");
   const std::optional<std::string> xdg = env("XDG_CACHE_HOME");
   const fs::path hf_home = hf_home_env ? expand_user(*hf_home_env)
-                           : xdg      ? expand_user(*xdg) / "huggingface"
-                                      : fs::path(home_dir()) / ".cache" / "huggingface";
+                           : xdg       ? expand_user(*xdg) / "huggingface"
+                                       : fs::path(home_dir()) / ".cache" / "huggingface";
   if (auto cache = env("HF_HUB_CACHE")) {
     settings.cache_dir = expand_user(*cache);
     settings.cache_dir_origin = "$HF_HUB_CACHE";
@@ -222,8 +226,8 @@ std::string hub_repo_id_of_snapshot(const fs::path& dir) {
   fs::path clean = fs::absolute(dir).lexically_normal();
   if (!clean.has_filename()) clean = clean.parent_path();
   const std::string repo = clean.parent_path().parent_path().filename().string();
-  if (!is_commit_hash(clean.filename().string()) ||
-      clean.parent_path().filename() != "snapshots" || repo.rfind("models--", 0) != 0) {
+  if (!is_commit_hash(clean.filename().string()) || clean.parent_path().filename() != "snapshots" ||
+      repo.rfind("models--", 0) != 0) {
     return "";
   }
   const std::string id = repo.substr(8);  // ORG--NAME
@@ -244,9 +248,10 @@ fs::path hub_snapshot_dir(const HubSettings& settings, const HubReference& refer
 ModelSource resolve_model_reference(std::string_view given, const HubSettings& settings,
                                     std::string_view option) {
   if (given.empty()) {
-    fail("{}: empty; expected a checkpoint folder or a Hugging Face reference "
-         "ORG/NAME[@REVISION]",
-         option);
+    fail(
+        "{}: empty; expected a checkpoint folder or a Hugging Face reference "
+        "ORG/NAME[@REVISION]",
+        option);
   }
   ModelSource source;
   source.given = std::string(given);
@@ -271,10 +276,11 @@ ModelSource resolve_model_reference(std::string_view given, const HubSettings& s
   const auto not_cached = [&](const std::string& why) {
     std::string list;
     for (const std::string& s : searched) list += (list.empty() ? "" : "; ") + s;
-    fail("{} {}: {} in the local Hugging Face cache ({} = {}); searched: {}; fetch it with: "
-         "vlbench pull {}",
-         option, given, why, settings.cache_dir_origin.empty() ? "cache" : settings.cache_dir_origin,
-         settings.cache_dir.string(), list, given);
+    fail(
+        "{} {}: {} in the local Hugging Face cache ({} = {}); searched: {}; fetch it with: "
+        "vlbench pull {}",
+        option, given, why, settings.cache_dir_origin.empty() ? "cache" : settings.cache_dir_origin,
+        settings.cache_dir.string(), list, given);
   };
   std::string commit = reference.revision;
   if (!is_commit_hash(reference.revision)) {
@@ -285,9 +291,10 @@ ModelSource resolve_model_reference(std::string_view given, const HubSettings& s
     }
     commit = trim(read_file(ref_file));
     if (!is_commit_hash(commit)) {
-      fail("{} {}: {} holds '{}', expected a 40-hex commit SHA (the cache is damaged: `vlbench "
-           "pull {}` writes it again)",
-           option, given, ref_file.string(), commit.substr(0, 80), given);
+      fail(
+          "{} {}: {} holds '{}', expected a 40-hex commit SHA (the cache is damaged: `vlbench "
+          "pull {}` writes it again)",
+          option, given, ref_file.string(), commit.substr(0, 80), given);
     }
   }
   const fs::path snapshot = repo / "snapshots" / commit;
@@ -295,18 +302,21 @@ ModelSource resolve_model_reference(std::string_view given, const HubSettings& s
     searched.push_back(snapshot.string() + " (missing)");
     not_cached("not");
   }
-  if (!fs::exists(snapshot / "config.json", ec) &&
-      !fs::exists(snapshot / "adapter_config.json", ec)) {
-    searched.push_back((snapshot / "config.json").string() + " (missing)");
-    searched.push_back((snapshot / "adapter_config.json").string() + " (missing)");
+  // A checkpoint's config: transformers', open_clip's (a repository of open_clip alone), or a
+  // PEFT adapter's.
+  const char* const configs[] = {"config.json", "open_clip_config.json", "adapter_config.json"};
+  if (std::none_of(std::begin(configs), std::end(configs),
+                   [&](const char* name) { return fs::exists(snapshot / name, ec); })) {
+    for (const char* name : configs) searched.push_back((snapshot / name).string() + " (missing)");
     not_cached("only partly");
   }
   if (const std::string broken = first_broken_link(snapshot); !broken.empty()) {
     std::error_code link_ec;
     const fs::path target = fs::read_symlink(broken, link_ec);
-    fail("{} {}: {} points to {}, which is missing (a damaged cache; `vlbench pull {}` fetches "
-         "it again)",
-         option, given, broken, target.string(), given);
+    fail(
+        "{} {}: {} points to {}, which is missing (a damaged cache; `vlbench pull {}` fetches "
+        "it again)",
+        option, given, broken, target.string(), given);
   }
   source.dir = snapshot;
   source.hub = reference;

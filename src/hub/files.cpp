@@ -38,7 +38,9 @@ bool class_matches(std::string_view body, char c) {
   return found != negate;
 }
 
-bool is_top_level(const std::string& path) { return path.find('/') == std::string::npos; }
+bool is_top_level(const std::string& path) {
+  return path.find('/') == std::string::npos;
+}
 
 bool any_glob(std::initializer_list<const char*> patterns, const std::string& name) {
   return std::any_of(patterns.begin(), patterns.end(),
@@ -97,18 +99,16 @@ std::vector<std::string> default_model_files(const std::vector<std::string>& rep
   // The weight formats, best first; the first one the repository has is taken whole.
   const std::vector<std::function<bool(const std::string&)>> formats = {
       [](const std::string& f) {
-        return any_glob({"model.safetensors", "model.safetensors.index.json",
-                         "model-*-of-*.safetensors"},
-                        f);
+        return any_glob(
+            {"model.safetensors", "model.safetensors.index.json", "model-*-of-*.safetensors"}, f);
       },
       [](const std::string& f) {
         return f != "adapter_model.safetensors" &&
                any_glob({"*.safetensors", "*.safetensors.index.json"}, f);
       },
       [](const std::string& f) {
-        return any_glob({"pytorch_model.bin", "pytorch_model.bin.index.json",
-                         "pytorch_model-*-of-*.bin"},
-                        f);
+        return any_glob(
+            {"pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-*-of-*.bin"}, f);
       },
       [](const std::string& f) { return f == "open_clip_pytorch_model.bin"; },
   };
@@ -123,8 +123,7 @@ std::vector<std::string> default_model_files(const std::vector<std::string>& rep
       std::find(top.begin(), top.end(), "adapter_model.safetensors") != top.end();
   const std::string adapter_weights =
       has_adapter_safetensors ? "adapter_model.safetensors" : "adapter_model.bin";
-  const bool has_adapter =
-      std::find(top.begin(), top.end(), adapter_weights) != top.end();
+  const bool has_adapter = std::find(top.begin(), top.end(), adapter_weights) != top.end();
 
   std::vector<std::string> chosen;
   bool any_weights = false;
@@ -139,10 +138,11 @@ std::vector<std::string> default_model_files(const std::vector<std::string>& rep
       listing += (listing.empty() ? "" : ", ") + repo_files[i];
     }
     if (repo_files.size() > 30) listing += fmt::format(", ... ({} in all)", repo_files.size());
-    fail("{}: no weights in a format vlbench reads among its files (model.safetensors, "
-         "*.safetensors, pytorch_model.bin, open_clip_pytorch_model.bin, adapter_model.*): {}; "
-         "choose files with --include GLOB",
-         repo_label, listing.empty() ? "none" : listing);
+    fail(
+        "{}: no weights in a format vlbench reads among its files (model.safetensors, "
+        "*.safetensors, pytorch_model.bin, open_clip_pytorch_model.bin, adapter_model.*): {}; "
+        "choose files with --include GLOB",
+        repo_label, listing.empty() ? "none" : listing);
   }
   return chosen;
 }

@@ -135,8 +135,8 @@ HttpResponse http_request(const HttpRequest& request, TransportFailure* failure)
     TransportFailure& f = failure != nullptr ? *failure : local;
     f.failed = true;
     f.cut = transfer.started || code == CURLE_PARTIAL_FILE;
-    f.message = fmt::format("{}: {}", request.url, error_text[0] != '\0' ? error_text
-                                                                         : curl_easy_strerror(code));
+    f.message = fmt::format("{}: {}", request.url,
+                            error_text[0] != '\0' ? error_text : curl_easy_strerror(code));
     if (failure == nullptr) fail("{}", f.message);
   }
   return transfer.response;

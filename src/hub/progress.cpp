@@ -50,7 +50,8 @@ void Progress::draw(std::int64_t done) {
   const double rate = seconds > 0 ? static_cast<double>(done - start_bytes_) / seconds : 0;
   std::string line = label_.size() > 32 ? "…" + label_.substr(label_.size() - 31) : label_;
   if (total_ > 0) {
-    const double fraction = std::clamp(static_cast<double>(done) / static_cast<double>(total_), 0.0, 1.0);
+    const double fraction =
+        std::clamp(static_cast<double>(done) / static_cast<double>(total_), 0.0, 1.0);
     const int filled = static_cast<int>(fraction * 24);
     std::string eta = "?";
     if (rate > 0) {
@@ -63,7 +64,8 @@ void Progress::draw(std::int64_t done) {
                         std::string(static_cast<std::size_t>(24 - filled), '.'), human_bytes(done),
                         human_bytes(total_), human_bytes(static_cast<std::int64_t>(rate)), eta);
   } else {
-    line += fmt::format("  {}  {}/s", human_bytes(done), human_bytes(static_cast<std::int64_t>(rate)));
+    line +=
+        fmt::format("  {}  {}/s", human_bytes(done), human_bytes(static_cast<std::int64_t>(rate)));
   }
   std::fprintf(stderr, "\r%s\033[K", line.c_str());
   std::fflush(stderr);

@@ -53,9 +53,8 @@ bool safe_repo_path(const std::string& path) {
     if (part.empty() || part == "." || part == "..") return false;
     start = end + 1;
   }
-  return std::none_of(path.begin(), path.end(), [](char c) {
-    return c == '\\' || static_cast<unsigned char>(c) < 0x20;
-  });
+  return std::none_of(path.begin(), path.end(),
+                      [](char c) { return c == '\\' || static_cast<unsigned char>(c) < 0x20; });
 }
 
 // The ETag as a blob name, as huggingface_hub's _normalize_etag: "W/" and quotes removed.
@@ -167,9 +166,10 @@ class Puller {
   }
 
   [[noreturn]] void unreachable(const TransportFailure& failure) const {
-    fail("vlbench pull {}: cannot reach the Hub at {} ({}); HF_ENDPOINT sets the server, "
-         "HF_HUB_OFFLINE=1 works from the cache alone",
-         label(), settings_.endpoint, failure.message);
+    fail(
+        "vlbench pull {}: cannot reach the Hub at {} ({}); HF_ENDPOINT sets the server, "
+        "HF_HUB_OFFLINE=1 works from the cache alone",
+        label(), settings_.endpoint, failure.message);
   }
 
   // An HTTP error status as a message that says what to do. `file` is empty for the API call.
@@ -184,18 +184,21 @@ class Puller {
                      : fmt::format("vlbench pull {}: {} at commit {}", label(), file, commit_);
     if (r.status == 401 || r.status == 403 || code == "GatedRepo") {
       if (code == "GatedRepo" || r.status == 403) {
-        fail("{}: HTTP {}: {} is a gated repository: accept its terms at {}/{} and set HF_TOKEN "
-             "to an access token of that account{}",
-             what, r.status, ref_.repo_id, settings_.endpoint, ref_.repo_id, server_says);
+        fail(
+            "{}: HTTP {}: {} is a gated repository: accept its terms at {}/{} and set HF_TOKEN "
+            "to an access token of that account{}",
+            what, r.status, ref_.repo_id, settings_.endpoint, ref_.repo_id, server_says);
       }
       if (settings_.token.empty()) {
-        fail("{}: HTTP 401 Unauthorized: {} is private or gated, or does not exist; set HF_TOKEN "
-             "to an access token that may read it{}",
-             what, ref_.repo_id, server_says);
+        fail(
+            "{}: HTTP 401 Unauthorized: {} is private or gated, or does not exist; set HF_TOKEN "
+            "to an access token that may read it{}",
+            what, ref_.repo_id, server_says);
       }
-      fail("{}: HTTP 401 Unauthorized: the token in HF_TOKEN has no access to {} (or it does not "
-           "exist){}",
-           what, ref_.repo_id, server_says);
+      fail(
+          "{}: HTTP 401 Unauthorized: the token in HF_TOKEN has no access to {} (or it does not "
+          "exist){}",
+          what, ref_.repo_id, server_says);
     }
     if (r.status == 404) {
       if (code == "RevisionNotFound") {
@@ -206,8 +209,8 @@ class Puller {
         fail("{}: HTTP 404: file {} not found in {} at commit {}{}", what, file, ref_.repo_id,
              commit_, server_says);
       }
-      fail("{}: HTTP 404: repository {} or its revision '{}' not found at {}{}", what,
-           ref_.repo_id, ref_.revision, settings_.endpoint, server_says);
+      fail("{}: HTTP 404: repository {} or its revision '{}' not found at {}{}", what, ref_.repo_id,
+           ref_.revision, settings_.endpoint, server_says);
     }
     fail("{}: HTTP {} from {}{}", what, r.status, url, server_says);
   }
@@ -284,9 +287,10 @@ class Puller {
     }
     for (const std::string& f : chosen) {
       if (!safe_repo_path(f)) {
-        fail("vlbench pull {}: the server lists a file '{}' whose path would leave the snapshot "
-             "folder; nothing of it is written",
-             label(), f);
+        fail(
+            "vlbench pull {}: the server lists a file '{}' whose path would leave the snapshot "
+            "folder; nothing of it is written",
+            label(), f);
       }
     }
     return chosen;
@@ -308,8 +312,8 @@ class Puller {
       const HttpResponse r = hub::http_request(request, &failure);
       if (failure.failed) unreachable(failure);
       if (r.status >= 400) http_error(r, url, file);
-      const std::string etag = !r.header("x-linked-etag").empty() ? r.header("x-linked-etag")
-                                                                  : r.header("etag");
+      const std::string etag =
+          !r.header("x-linked-etag").empty() ? r.header("x-linked-etag") : r.header("etag");
       const bool redirect = r.status >= 300 && r.status < 400;
       if (redirect && r.redirect_url.empty()) {
         fail("vlbench pull {}: {}: HTTP {} without a Location header", label(), url, r.status);
@@ -324,14 +328,16 @@ class Puller {
       meta.size = parse_size(r.header("x-linked-size"));
       if (meta.size < 0 && !redirect) meta.size = parse_size(r.header("content-length"));
       if (meta.etag.empty()) {
-        fail("vlbench pull {}: {}: the server gave no ETag for {}, so the file can be neither "
-             "named in the cache nor checked",
-             label(), url, file);
+        fail(
+            "vlbench pull {}: {}: the server gave no ETag for {}, so the file can be neither "
+            "named in the cache nor checked",
+            label(), url, file);
       }
       if (!usable_blob_name(meta.etag)) {
-        fail("vlbench pull {}: {}: ETag '{}' of {} is not a usable blob name (expected hex "
-             "digits)",
-             label(), url, meta.etag.substr(0, 80), file);
+        fail(
+            "vlbench pull {}: {}: ETag '{}' of {} is not a usable blob name (expected hex "
+            "digits)",
+            label(), url, meta.etag.substr(0, 80), file);
       }
       return meta;
     }
@@ -383,9 +389,10 @@ class Puller {
           const ssize_t w = ::write(out.fd, bytes, n);
           if (w < 0) {
             if (errno == EINTR) continue;
-            fail("vlbench pull {}: cannot write {}: {} (what arrived so far stays there; the "
-                 "next pull resumes it)",
-                 label(), incomplete.string(), std::strerror(errno));
+            fail(
+                "vlbench pull {}: cannot write {}: {} (what arrived so far stays there; the "
+                "next pull resumes it)",
+                label(), incomplete.string(), std::strerror(errno));
           }
           bytes += w;
           n -= static_cast<std::size_t>(w);
@@ -404,11 +411,11 @@ class Puller {
       if (failure.failed) {
         if (attempt < options_.retries) continue;
         progress.finish();
-        fail("vlbench pull {}: the transfer of {} stopped after {} of {} bytes ({}); what "
-             "arrived is kept in {}: run the same vlbench pull again to resume it",
-             label(), file, file_size_or_zero(incomplete),
-             meta.size >= 0 ? std::to_string(meta.size) : "?", failure.message,
-             incomplete.string());
+        fail(
+            "vlbench pull {}: the transfer of {} stopped after {} of {} bytes ({}); what "
+            "arrived is kept in {}: run the same vlbench pull again to resume it",
+            label(), file, file_size_or_zero(incomplete),
+            meta.size >= 0 ? std::to_string(meta.size) : "?", failure.message, incomplete.string());
       }
       if (r.status == 416 && have > 0) {  // what we hold is not a prefix the server knows
         fs::remove(incomplete);
@@ -416,15 +423,16 @@ class Puller {
       }
       if (r.status >= 400) http_error(r, meta.download_url, file);
       if (r.status >= 300) {
-        fail("vlbench pull {}: {}: HTTP {} at the end of the redirects", label(),
-             meta.download_url, r.status);
+        fail("vlbench pull {}: {}: HTTP {} at the end of the redirects", label(), meta.download_url,
+             r.status);
       }
       if (meta.size < 0 || file_size_or_zero(incomplete) >= meta.size) break;
       if (attempt >= options_.retries) {  // the server closed early without an error
         progress.finish();
-        fail("vlbench pull {}: the transfer of {} ended after {} of {} bytes; what arrived is "
-             "kept in {}: run the same vlbench pull again to resume it",
-             label(), file, file_size_or_zero(incomplete), meta.size, incomplete.string());
+        fail(
+            "vlbench pull {}: the transfer of {} ended after {} of {} bytes; what arrived is "
+            "kept in {}: run the same vlbench pull again to resume it",
+            label(), file, file_size_or_zero(incomplete), meta.size, incomplete.string());
       }
     }
     progress.finish();
@@ -435,9 +443,10 @@ class Puller {
     };
     if (meta.size >= 0 && got_size != meta.size) {
       discard();
-      fail("vlbench pull {}: {}: size mismatch: expected {} bytes, got {}; nothing placed (the "
-           "download was deleted)",
-           label(), file, meta.size, got_size);
+      fail(
+          "vlbench pull {}: {}: size mismatch: expected {} bytes, got {}; nothing placed (the "
+          "download was deleted)",
+          label(), file, meta.size, got_size);
     }
     std::string kind, got;
     if (is_hex(meta.etag, 64)) {
@@ -449,9 +458,10 @@ class Puller {
     }
     if (!kind.empty() && got != meta.etag) {
       discard();
-      fail("vlbench pull {}: {}: checksum mismatch: expected {} {} (the Hub's ETag), got {}; "
-           "nothing placed (the download was deleted)",
-           label(), file, kind, meta.etag, got);
+      fail(
+          "vlbench pull {}: {}: checksum mismatch: expected {} {} (the Hub's ETag), got {}; "
+          "nothing placed (the download was deleted)",
+          label(), file, kind, meta.etag, got);
     }
     std::error_code ec;
     fs::rename(incomplete, blob, ec);
@@ -521,9 +531,10 @@ PullResult pull_model(std::string_view reference, const HubSettings& settings,
                       const PullOptions& options) {
   const HubReference ref = parse_hub_reference(reference);
   if (settings.offline) {
-    fail("vlbench pull {}: offline mode (HF_HUB_OFFLINE is set): nothing is downloaded; unset "
-         "HF_HUB_OFFLINE to fetch it, or run with what the cache holds (--model {})",
-         ref.to_string(), ref.to_string());
+    fail(
+        "vlbench pull {}: offline mode (HF_HUB_OFFLINE is set): nothing is downloaded; unset "
+        "HF_HUB_OFFLINE to fetch it, or run with what the cache holds (--model {})",
+        ref.to_string(), ref.to_string());
   }
   return Puller(ref, settings, options).run();
 }

@@ -6,6 +6,7 @@
 #include "test_util.hpp"
 
 #include "hub/digest.hpp"
+#include "hub/progress.hpp"
 
 #include <vlbench/core/atomic_file.hpp>
 #include <vlbench/hub/cache.hpp>
@@ -19,9 +20,9 @@ namespace vlbench {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::EnvVars;
 using testing::expect_error;
 using testing::HubFile;
-using testing::EnvVars;
 using testing::ScopedEnv;
 using testing::TempDir;
 
@@ -108,8 +109,10 @@ TEST(HubSettings, TheCacheFolderFollowsHuggingfaceHubsOrder) {
     EXPECT_EQ(hub_settings_from_environment().cache_dir, fs::path("/legacy"));
   }
   {
-    ScopedEnv env(EnvVars{{"HF_HOME", "/hf"}, {"HUGGINGFACE_HUB_CACHE", "/legacy"},
-                   {"HF_HUB_CACHE", "~/hub-cache"}, {"HOME", "/home/u"}});
+    ScopedEnv env(EnvVars{{"HF_HOME", "/hf"},
+                          {"HUGGINGFACE_HUB_CACHE", "/legacy"},
+                          {"HF_HUB_CACHE", "~/hub-cache"},
+                          {"HOME", "/home/u"}});
     const HubSettings s = hub_settings_from_environment();
     EXPECT_EQ(s.cache_dir, fs::path("/home/u/hub-cache"));  // ~ expanded
     EXPECT_EQ(s.cache_dir_origin, "$HF_HUB_CACHE");
@@ -133,7 +136,8 @@ TEST(HubSettings, EndpointTokenAndOfflineMode) {
     EXPECT_EQ(hub_settings_from_environment().token, "hf_from_file");
   }
   {
-    ScopedEnv env(EnvVars{{"HF_HOME", dir.path().string()}, {"HF_TOKEN_PATH", (dir / "other").string()}});
+    ScopedEnv env(
+        EnvVars{{"HF_HOME", dir.path().string()}, {"HF_TOKEN_PATH", (dir / "other").string()}});
     EXPECT_EQ(hub_settings_from_environment().token, "hf_other");
   }
   {
@@ -215,7 +219,14 @@ TEST(ModelResolution, NotCachedNamesEveryPathSearchedAndThePullCommand) {
   fs::create_directories(repo / "snapshots" / c2);
   expect_error([&] { resolve_model_reference("org/m@gone", settings); },
                {"only partly in the local Hugging Face cache",
-                (repo / "snapshots" / c2 / "config.json").string() + " (missing)"});
+                (repo / "snapshots" / c2 / "config.json").string() + " (missing)",
+                (repo / "snapshots" / c2 / "open_clip_config.json").string() + " (missing)",
+                (repo / "snapshots" / c2 / "adapter_config.json").string() + " (missing)"});
+  // A repository of open_clip alone has open_clip_config.json and no config.json.
+  testing::write_cached_repo(cache, "models--org--m", c2,
+                             {{"open_clip_config.json", "{\"model_cfg\": {}}"},
+                              {"open_clip_model.safetensors", "weights", true}});
+  EXPECT_EQ(resolve_model_reference("org/m@gone", settings).dir, repo / "snapshots" / c2);
   testing::write_ref(cache, "models--org--m", "bad", "not a commit");
   expect_error([&] { resolve_model_reference("org/m@bad", settings); },
                {(repo / "refs" / "bad").string(), "expected a 40-hex commit SHA"});
@@ -226,9 +237,9 @@ TEST(ModelResolution, ASymlinkWhoseBlobIsGoneIsAnError) {
   const fs::path cache = dir / "hub";
   write_two_commits(cache);
   fs::remove(cache / "models--org--m" / "blobs" / testing::git_blob_sha1_of("[1, 2]"));
-  expect_error([&] { resolve_model_reference("org/m", settings_for(cache)); },
-               {"sub/extra.json points to ../../../blobs/", "which is missing",
-                "vlbench pull org/m"});
+  expect_error(
+      [&] { resolve_model_reference("org/m", settings_for(cache)); },
+      {"sub/extra.json points to ../../../blobs/", "which is missing", "vlbench pull org/m"});
 }
 
 TEST(ModelResolution, AnExistingFolderWinsAndOtherValuesSayWhatIsWrong) {
@@ -251,8 +262,7 @@ TEST(ModelResolution, AnExistingFolderWinsAndOtherValuesSayWhatIsWrong) {
                {"--model org/na me: no such folder, and 'org/na me' is not a Hugging Face model "
                 "reference ORG/NAME[@REVISION]: NAME 'na me' holds ' '"});
   expect_error([&] { resolve_model_reference("no-such-folder", settings); },
-               {"--model no-such-folder: no such checkpoint folder",
-                "ORG/NAME[@REVISION]"});
+               {"--model no-such-folder: no such checkpoint folder", "ORG/NAME[@REVISION]"});
   expect_error([&] { resolve_model_reference("", settings); }, {"--model: empty"});
 }
 
@@ -289,15 +299,28 @@ TEST(PullFiles, GlobsMatchAsPythonsFnmatch) {
 }
 
 TEST(PullFiles, DefaultsAreConfigsTokenizersAndTheBestWeightFormat) {
-  const std::vector<std::string> common = {
-      ".gitattributes",         "README.md",          "config.json",
-      "preprocessor_config.json", "tokenizer.json",   "tokenizer_config.json",
-      "special_tokens_map.json", "vocab.json",        "merges.txt",
-      "spiece.model",           "onnx/model.onnx",    "1_Pooling/config.json",
-      "flax_model.msgpack",     "tf_model.h5"};
-  const std::vector<std::string> configs = {
-      "config.json",  "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
-      "special_tokens_map.json", "vocab.json",    "merges.txt",     "spiece.model"};
+  const std::vector<std::string> common = {".gitattributes",
+                                           "README.md",
+                                           "config.json",
+                                           "preprocessor_config.json",
+                                           "tokenizer.json",
+                                           "tokenizer_config.json",
+                                           "special_tokens_map.json",
+                                           "vocab.json",
+                                           "merges.txt",
+                                           "spiece.model",
+                                           "onnx/model.onnx",
+                                           "1_Pooling/config.json",
+                                           "flax_model.msgpack",
+                                           "tf_model.h5"};
+  const std::vector<std::string> configs = {"config.json",
+                                            "preprocessor_config.json",
+                                            "tokenizer.json",
+                                            "tokenizer_config.json",
+                                            "special_tokens_map.json",
+                                            "vocab.json",
+                                            "merges.txt",
+                                            "spiece.model"};
   const auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> files = common;
     files.insert(files.end(), extra.begin(), extra.end());
@@ -314,16 +337,16 @@ TEST(PullFiles, DefaultsAreConfigsTokenizersAndTheBestWeightFormat) {
                                 "r"),
             plus({"model.safetensors"}));
   // Sharded safetensors with their index, not the .bin shards.
-  EXPECT_EQ(default_model_files(with({"model-00001-of-00002.safetensors",
-                                      "model-00002-of-00002.safetensors",
-                                      "model.safetensors.index.json", "pytorch_model.bin.index.json",
-                                      "pytorch_model-00001-of-00002.bin"}),
-                                "r"),
+  EXPECT_EQ(default_model_files(
+                with({"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                      "model.safetensors.index.json", "pytorch_model.bin.index.json",
+                      "pytorch_model-00001-of-00002.bin"}),
+                "r"),
             plus({"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
                   "model.safetensors.index.json"}));
   // Only an open_clip safetensors: that one.
-  EXPECT_EQ(default_model_files(with({"open_clip_pytorch_model.bin", "open_clip_model.safetensors"}),
-                                "r"),
+  EXPECT_EQ(default_model_files(
+                with({"open_clip_pytorch_model.bin", "open_clip_model.safetensors"}), "r"),
             plus({"open_clip_model.safetensors"}));
   EXPECT_EQ(default_model_files(with({"pytorch_model.bin", "open_clip_pytorch_model.bin"}), "r"),
             plus({"pytorch_model.bin"}));
@@ -336,8 +359,8 @@ TEST(PullFiles, DefaultsAreConfigsTokenizersAndTheBestWeightFormat) {
             (std::vector<std::string>{"adapter_config.json", "adapter_model.safetensors",
                                       "tokenizer.model"}));
   expect_error([&] { default_model_files(common, "org/no-weights@main"); },
-               {"org/no-weights@main: no weights in a format vlbench reads",
-                "tf_model.h5", "choose files with --include GLOB"});
+               {"org/no-weights@main: no weights in a format vlbench reads", "tf_model.h5",
+                "choose files with --include GLOB"});
 }
 
 TEST(GitBlobSha1, EqualsGitHashObject) {
@@ -353,6 +376,40 @@ TEST(GitBlobSha1, EqualsGitHashObject) {
   // SHA-256 of "abc" (FIPS 180-2).
   EXPECT_EQ(testing::sha256_of("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(PullProgress, ShowsBytesRateAndEtaOnlyWhenEnabled) {
+  EXPECT_EQ(human_bytes(812), "812 B");
+  EXPECT_EQ(human_bytes(999), "999 B");
+  EXPECT_EQ(human_bytes(1234), "1.23 kB");
+  EXPECT_EQ(human_bytes(123456), "123 kB");
+  EXPECT_EQ(human_bytes(27100000), "27.1 MB");
+  EXPECT_EQ(human_bytes(3940000000), "3.94 GB");
+
+  ::testing::internal::CaptureStderr();
+  {
+    Progress bar(true, "model.safetensors", 2000000);
+    bar.start(500000);  // resumed: half a megabyte already in hand
+    bar.update(1000000);
+    bar.finish();
+  }
+  const std::string drawn = ::testing::internal::GetCapturedStderr();
+  // Redrawn in place (\r ... erase to the end of the line), then ended with a newline.
+  EXPECT_EQ(drawn.rfind("\rmodel.safetensors  50% [############............] 1.00 MB / 2.00 MB  ",
+                        0),
+            0u)
+      << drawn;
+  EXPECT_NE(drawn.find("/s  ETA 0:0"), std::string::npos) << drawn;
+  EXPECT_EQ(drawn.substr(drawn.size() - 4), "\033[K\n") << drawn;
+
+  ::testing::internal::CaptureStderr();
+  {
+    Progress quiet(false, "model.safetensors", 2000000);
+    quiet.start(0);
+    quiet.update(1000000);
+    quiet.finish();
+  }
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
 }  // namespace

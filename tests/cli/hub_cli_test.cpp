@@ -1,7 +1,9 @@
-// The real vlbench program with Hub references, end to end: a tiny CLIP made by `make-model`,
-// published on the loopback hub, fetched by `vlbench pull` (HF_ENDPOINT, HF_HUB_CACHE), then
-// `embed` and `run` by ORG/NAME give the same embeddings as the folder itself and record the
-// repository and commit; every command that takes a model says how to fetch one not cached.
+// The real vlbench program with Hub references, end to end: a tiny checkpoint made by
+// `make-model` (jina-clip, the smallest and quickest to load: config, weights, tokenizer.json,
+// vocab.txt, ...), published on the loopback hub, fetched by `vlbench pull` (HF_ENDPOINT,
+// HF_HUB_CACHE), then `embed`, `encode` and `run` by ORG/NAME give the same embeddings as the
+// folder itself and record the repository and commit; every command that takes a model says
+// how to fetch one not cached.
 #include "cli/hub_test_server.hpp"
 #include "test_util.hpp"
 
@@ -14,11 +16,11 @@ namespace vlbench {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::EnvVars;
 using testing::HubFile;
 using testing::HubRepo;
 using testing::LoopbackHub;
 using testing::run_cli;
-using testing::EnvVars;
 using testing::ScopedEnv;
 using testing::TempDir;
 
@@ -36,18 +38,22 @@ std::vector<HubFile> repo_files(const fs::path& dir) {
   return files;
 }
 
-TEST(HubCli, PullThenEmbedAndRunByReference) {
+TEST(HubCli, PullThenEmbedEncodeAndRunByReference) {
   TempDir dir;
   std::string output;
-  ASSERT_EQ(run_cli("make-model --arch clip --size tiny --seed 5 --out " + q(dir / "made"), &output),
-            0)
+  ASSERT_EQ(
+      run_cli("make-model --arch jina-clip --size tiny --seed 5 --out " + q(dir / "made"), &output),
+      0)
       << output;
   LoopbackHub hub;
   HubRepo repo;
-  repo.commits[kCommit] = repo_files(dir / "made");
-  repo.commits[kCommit].push_back({"README.md", "# clip-tiny\n"});
+  const std::vector<HubFile> made = repo_files(dir / "made");
+  repo.commits[kCommit] = made;
+  // Files the model does not need: not fetched by default.
+  repo.commits[kCommit].push_back({"README.md", "# jina-tiny\n"});
+  repo.commits[kCommit].push_back({"pytorch_model.bin", "the same weights, another format", true});
   repo.refs = {{"main", kCommit}};
-  hub.add_repo("test-org/clip-tiny", repo);
+  hub.add_repo("test-org/jina-tiny", repo);
 
   auto env = testing::clean_hub_env();
   env.emplace_back("HF_ENDPOINT", hub.endpoint());
@@ -55,57 +61,74 @@ TEST(HubCli, PullThenEmbedAndRunByReference) {
   env.emplace_back("HF_HOME", (dir / "hf-home").string());
   ScopedEnv scoped(env);
 
-  ASSERT_EQ(run_cli("pull test-org/clip-tiny", &output), 0) << output;
+  ASSERT_EQ(run_cli("pull test-org/jina-tiny", &output), 0) << output;
   EXPECT_NE(output.find("placed  model.safetensors"), std::string::npos) << output;
   EXPECT_NE(output.find("sha256 checked"), std::string::npos) << output;
   EXPECT_NE(output.find("placed  config.json"), std::string::npos) << output;
+  EXPECT_NE(output.find("git-sha1 checked"), std::string::npos) << output;
   EXPECT_EQ(output.find("README.md"), std::string::npos) << output;
-  EXPECT_NE(output.find("test-org/clip-tiny: commit " + kCommit), std::string::npos) << output;
-  EXPECT_NE(output.find("use it as: --model test-org/clip-tiny"), std::string::npos) << output;
-  const fs::path snapshot = dir / "cache" / "models--test-org--clip-tiny" / "snapshots" / kCommit;
-  ASSERT_TRUE(fs::is_symlink(snapshot / "model.safetensors"));
+  EXPECT_EQ(output.find("pytorch_model.bin"), std::string::npos) << output;
+  EXPECT_NE(output.find("test-org/jina-tiny: commit " + kCommit + ", " +
+                        std::to_string(made.size()) + " files"),
+            std::string::npos)
+      << output;
+  EXPECT_NE(output.find("use it as: --model test-org/jina-tiny"), std::string::npos) << output;
+  // Every file of the checkpoint, byte for byte, as a symlink into blobs/.
+  const fs::path snapshot = dir / "cache" / "models--test-org--jina-tiny" / "snapshots" / kCommit;
+  for (const HubFile& f : made) {
+    ASSERT_TRUE(fs::is_symlink(snapshot / f.path)) << f.path;
+    EXPECT_EQ(read_file(snapshot / f.path), f.content) << f.path;
+  }
+  EXPECT_FALSE(fs::exists(snapshot / "README.md"));
 
-  // The same embeddings from the reference and from the folder.
+  // The same embeddings from the reference (offline: the cache alone) and from the folder.
   testing::write_text(dir / "captions.txt", "a dog on a beach\na red car\n");
   const std::string embed = "embed --text-list " + q(dir / "captions.txt") + " --threads 1";
-  ASSERT_EQ(run_cli(embed + " --model test-org/clip-tiny --out " + q(dir / "hub.npy"), &output), 0)
-      << output;
-  ASSERT_EQ(run_cli(embed + " --model " + q(dir / "made") + " --out " + q(dir / "dir.npy"), &output),
-            0)
-      << output;
-  EXPECT_EQ(read_file(dir / "hub.npy"), read_file(dir / "dir.npy"));
-  // Offline mode stops pull, not the cache: the reference still resolves.
   {
     ScopedEnv offline(EnvVars{{"HF_HUB_OFFLINE", "1"}});
-    EXPECT_EQ(run_cli("pull test-org/clip-tiny", &output), 1) << output;
+    EXPECT_EQ(run_cli("pull test-org/jina-tiny", &output), 1) << output;
     EXPECT_NE(output.find("offline mode (HF_HUB_OFFLINE is set)"), std::string::npos) << output;
-    ASSERT_EQ(run_cli("tokenize --model test-org/clip-tiny --text-list " + q(dir / "captions.txt"),
-                      &output),
+    ASSERT_EQ(run_cli(embed + " --model test-org/jina-tiny --out " + q(dir / "hub.npy"), &output),
               0)
         << output;
-    EXPECT_NE(output.find("\"text\":\"a dog on a beach\"}"), std::string::npos) << output;
-    EXPECT_EQ(output.rfind("{\"ids\":[49406,", 0), 0u) << output;  // <|startoftext|>
   }
+  ASSERT_EQ(
+      run_cli(embed + " --model " + q(dir / "made") + " --out " + q(dir / "dir.npy"), &output), 0)
+      << output;
+  EXPECT_EQ(read_file(dir / "hub.npy"), read_file(dir / "dir.npy"));
 
-  // run: the results document and the report record the repository and the commit.
-  const std::string coco = "coco-karpathy:" + testing::repo_path("data/coco-karpathy-mini").string();
-  ASSERT_EQ(run_cli("run --model test-org/clip-tiny --dataset " + coco +
+  // encode's manifest, run's results document and its report record the repository and the
+  // commit.
+  const std::string coco =
+      "coco-karpathy:" + testing::repo_path("data/coco-karpathy-mini").string();
+  ASSERT_EQ(run_cli("encode --model test-org/jina-tiny --dataset " + coco +
+                        " --allow-any-size --threads 1 --out " + q(dir / "enc"),
+                    &output),
+            0)
+      << output;
+  const auto manifest = nlohmann::json::parse(read_file(dir / "enc" / "manifest.json"));
+  EXPECT_EQ(manifest["hub"]["repo_id"], "test-org/jina-tiny");
+  EXPECT_EQ(manifest["hub"]["revision"], "main");
+  EXPECT_EQ(manifest["hub"]["commit"], kCommit);
+  EXPECT_EQ(manifest["model"], fs::absolute(snapshot).string());
+  ASSERT_EQ(run_cli("run --model test-org/jina-tiny --dataset " + coco +
                         " --allow-any-size --bootstrap 20 --threads 1 --out " + q(dir / "run"),
                     &output),
             0)
       << output;
   const auto doc =
-      nlohmann::json::parse(read_file(dir / "run" / "clip-tiny" / "coco-karpathy-test.json"));
-  EXPECT_EQ(doc["model"]["hub"]["repo_id"], "test-org/clip-tiny");
+      nlohmann::json::parse(read_file(dir / "run" / "jina-tiny" / "coco-karpathy-test.json"));
+  EXPECT_EQ(doc["model"]["hub"]["repo_id"], "test-org/jina-tiny");
   EXPECT_EQ(doc["model"]["hub"]["revision"], "main");
   EXPECT_EQ(doc["model"]["hub"]["commit"], kCommit);
-  EXPECT_EQ(doc["model"]["name"], "clip-tiny");
+  EXPECT_EQ(doc["model"]["name"], "jina-tiny");
   // The config has no _name_or_path: the snapshot (named by its commit) is named by its repo.
-  EXPECT_EQ(doc["model"]["model_name"], "test-org/clip-tiny");
+  EXPECT_EQ(doc["model"]["model_name"], "test-org/jina-tiny");
   EXPECT_EQ(doc["model"]["path"], fs::absolute(snapshot).string());
-  EXPECT_EQ(doc["model"]["sha256"], testing::sha256_of(read_file(dir / "made" / "model.safetensors")));
+  EXPECT_EQ(doc["model"]["sha256"],
+            testing::sha256_of(read_file(dir / "made" / "model.safetensors")));
   const std::string report = read_file(dir / "run" / "report.md");
-  EXPECT_NE(report.find("| test-org/clip-tiny@main = commit " + kCommit + " |"), std::string::npos)
+  EXPECT_NE(report.find("| test-org/jina-tiny@main = commit " + kCommit + " |"), std::string::npos)
       << report;
 }
 
@@ -116,7 +139,8 @@ TEST(HubCli, EveryModelOptionSaysHowToFetchAModelNotCached) {
   ScopedEnv scoped(env);
   testing::write_text(dir / "captions.txt", "a dog\n");
   testing::write_text(dir / "images.txt", "x.png\n");
-  const std::string coco = "coco-karpathy:" + testing::repo_path("data/coco-karpathy-mini").string();
+  const std::string coco =
+      "coco-karpathy:" + testing::repo_path("data/coco-karpathy-mini").string();
   const std::string fixture = testing::clip_fixture_dir().string();
   const std::vector<std::string> commands = {
       "tokenize --model test-org/absent --text-list " + q(dir / "captions.txt"),
@@ -139,9 +163,11 @@ TEST(HubCli, EveryModelOptionSaysHowToFetchAModelNotCached) {
     EXPECT_NE(output.find("test-org/absent: not in the local Hugging Face cache ($HF_HUB_CACHE = " +
                           (dir / "cache").string()),
               std::string::npos)
-        << command << "\n" << output;
+        << command << "\n"
+        << output;
     EXPECT_NE(output.find("fetch it with: vlbench pull test-org/absent"), std::string::npos)
-        << command << "\n" << output;
+        << command << "\n"
+        << output;
   }
   EXPECT_FALSE(fs::exists(dir / "run"));
   EXPECT_FALSE(fs::exists(dir / "enc"));

@@ -36,7 +36,8 @@ std::vector<fs::path> files_ending(const fs::path& dir, const std::string& suffi
   std::error_code ec;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (name.size() >= suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
       found.push_back(it->path());
     }
   }
@@ -103,8 +104,8 @@ TEST_F(HubPull, PlacesTheDefaultFilesInTheHubCacheLayout) {
     }
     EXPECT_EQ(fs::read_symlink(pointer).string(), "../../blobs/" + f.etag);
     EXPECT_TRUE(fs::is_regular_file(repo_dir() / "blobs" / f.etag));
-    EXPECT_TRUE(fs::exists(settings_.cache_dir / ".locks" / "models--test-org--tiny" /
-                           (f.etag + ".lock")));
+    EXPECT_TRUE(
+        fs::exists(settings_.cache_dir / ".locks" / "models--test-org--tiny" / (f.etag + ".lock")));
   }
   EXPECT_EQ(read_file(result.snapshot / "config.json"), "{\"model_type\": \"clip\", \"v\": 1}");
   EXPECT_FALSE(fs::exists(result.snapshot / "README.md"));
@@ -184,7 +185,8 @@ TEST_F(HubPull, AnInterruptedTransferIsResumedByTheNextPull) {
                 incomplete.string(), "run the same vlbench pull again to resume it"});
   EXPECT_EQ(fs::file_size(incomplete), 40000u);
   EXPECT_FALSE(fs::exists(repo_dir() / "blobs" / weights_sha()));
-  EXPECT_FALSE(fs::exists(fs::symlink_status(repo_dir() / "snapshots" / kC1 / "model.safetensors")));
+  EXPECT_FALSE(
+      fs::exists(fs::symlink_status(repo_dir() / "snapshots" / kC1 / "model.safetensors")));
   EXPECT_FALSE(fs::exists(repo_dir() / "refs" / "main"));  // written once every file is placed
 
   hub_.clear_log();
@@ -216,7 +218,8 @@ TEST_F(HubPull, AWrongChecksumFailsAndPlacesNothing) {
                 "got " + testing::sha256_of(corrupted), "nothing placed"});
   EXPECT_FALSE(fs::exists(repo_dir() / "blobs" / weights_sha()));
   EXPECT_TRUE(files_ending(settings_.cache_dir, ".incomplete").empty());
-  EXPECT_FALSE(fs::exists(fs::symlink_status(repo_dir() / "snapshots" / kC1 / "model.safetensors")));
+  EXPECT_FALSE(
+      fs::exists(fs::symlink_status(repo_dir() / "snapshots" / kC1 / "model.safetensors")));
   EXPECT_FALSE(fs::exists(repo_dir() / "refs" / "main"));
 }
 
@@ -254,9 +257,9 @@ TEST_F(HubPull, NotFoundErrorsNameTheRepositoryRevisionOrFile) {
                {"HTTP 404: repository test-org/nope or its revision 'main' not found at " +
                 hub_.endpoint()});
   EXPECT_FALSE(fs::exists(settings_.cache_dir / "models--test-org--nope"));
-  expect_error([&] { pull_model("test-org/tiny@no-branch", settings_); },
-               {"HTTP 404: revision 'no-branch' not found in test-org/tiny",
-                "Invalid rev id: no-branch"});
+  expect_error(
+      [&] { pull_model("test-org/tiny@no-branch", settings_); },
+      {"HTTP 404: revision 'no-branch' not found in test-org/tiny", "Invalid rev id: no-branch"});
   HubRepo repo;
   repo.commits[kC1] = {{"config.json", "{}"}, {"model.safetensors", weights_, true, true}};
   repo.refs = {{"main", kC1}};

@@ -10,8 +10,8 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <openssl/sha.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -66,7 +67,7 @@ inline std::string pseudo_random_bytes(std::size_t n, std::uint32_t seed) {
 struct HubFile {
   std::string path;
   std::string content;
-  bool lfs = false;  // served through a 302 to /cdn/SHA256, its ETag the SHA-256
+  bool lfs = false;      // served through a 302 to /cdn/SHA256, its ETag the SHA-256
   bool missing = false;  // listed by the API, 404 EntryNotFound from resolve
   std::string etag() const { return lfs ? sha256_of(content) : git_blob_sha1_of(content); }
   std::string etag_value = "";  // etag(), computed once by LoopbackHub::add_repo
@@ -75,10 +76,10 @@ struct HubFile {
 struct HubRepo {
   std::map<std::string, std::vector<HubFile>> commits;  // commit SHA -> its files
   std::map<std::string, std::string> refs;              // branch or tag -> commit SHA
-  std::string token;           // non-empty: every request needs "Authorization: Bearer <token>"
-  std::string redirect_host;   // empty: LFS redirects are relative (/cdn/...); else absolute to
-                               // http://<redirect_host>:PORT/cdn/...
-  std::string renamed_to;      // non-empty: 307 to this repository id, as after a rename
+  std::string token;          // non-empty: every request needs "Authorization: Bearer <token>"
+  std::string redirect_host;  // empty: LFS redirects are relative (/cdn/...); else absolute to
+                              // http://<redirect_host>:PORT/cdn/...
+  std::string renamed_to;     // non-empty: 307 to this repository id, as after a rename
 };
 
 class LoopbackHub {
@@ -114,10 +115,10 @@ class LoopbackHub {
     for (auto& [commit, files] : repo.commits) {
       for (HubFile& f : files) {
         f.etag_value = f.etag();
-        if (f.lfs) cdn_objects_[f.etag_value] = f.content;
+        if (f.lfs) cdn_objects_[f.etag_value] = std::make_shared<const std::string>(f.content);
       }
     }
-    repos_[repo_id] = std::move(repo);
+    repos_[repo_id] = std::make_shared<const HubRepo>(std::move(repo));
   }
   // The next GET of the CDN object of `sha256` sends its first `bytes` bytes, then closes the
   // connection (once).
@@ -148,10 +149,12 @@ class LoopbackHub {
   }
 
  private:
-  // Logs the request; finds its repository; answers 404/401/307 itself (false). `suffix` is
-  // the path after the repository id, for the 307 of a renamed repository.
-  bool admit(const httplib::Request& req, httplib::Response& res, const std::string& repo_id,
-             bool api, const std::string& suffix, HubRepo* repo) {
+  // Logs the request; finds its repository (shared, not copied: requests are many and weights
+  // large); answers 404/401/307 itself (null). `suffix` is the path after the repository id,
+  // for the 307 of a renamed repository.
+  std::shared_ptr<const HubRepo> admit(const httplib::Request& req, httplib::Response& res,
+                                       const std::string& repo_id, bool api,
+                                       const std::string& suffix) {
     std::lock_guard<std::mutex> lock(mutex_);
     log_.push_back({req.method, req.path, req.get_header_value("Range"),
                     req.get_header_value("Authorization")});
@@ -160,22 +163,20 @@ class LoopbackHub {
       res.status = 404;
       res.set_header("X-Error-Code", "RepoNotFound");
       res.set_header("X-Error-Message", "Repository not found");
-      return false;
+      return nullptr;
     }
-    if (!it->second.renamed_to.empty()) {
+    const HubRepo& repo = *it->second;
+    if (!repo.renamed_to.empty()) {
       res.status = 307;
-      res.set_header("Location",
-                     (api ? "/api/models/" : "/") + it->second.renamed_to + suffix);
-      return false;
+      res.set_header("Location", (api ? "/api/models/" : "/") + repo.renamed_to + suffix);
+      return nullptr;
     }
-    if (!it->second.token.empty() &&
-        req.get_header_value("Authorization") != "Bearer " + it->second.token) {
+    if (!repo.token.empty() && req.get_header_value("Authorization") != "Bearer " + repo.token) {
       res.status = 401;
       res.set_header("X-Error-Message", "Invalid credentials in Authorization header");
-      return false;
+      return nullptr;
     }
-    *repo = it->second;
-    return true;
+    return it->second;
   }
 
   static std::optional<std::string> commit_of(const HubRepo& repo, const std::string& revision) {
@@ -187,8 +188,10 @@ class LoopbackHub {
 
   void api(const httplib::Request& req, httplib::Response& res) {
     const std::string repo_id = req.matches[1], revision = req.matches[2];
-    HubRepo repo;
-    if (!admit(req, res, repo_id, true, "/revision/" + revision, &repo)) return;
+    const std::shared_ptr<const HubRepo> admitted =
+        admit(req, res, repo_id, true, "/revision/" + revision);
+    if (!admitted) return;
+    const HubRepo& repo = *admitted;
     const std::optional<std::string> commit = commit_of(repo, revision);
     if (!commit) {
       res.status = 404;
@@ -198,8 +201,8 @@ class LoopbackHub {
     }
     nlohmann::json siblings = nlohmann::json::array();
     for (const HubFile& f : repo.commits.at(*commit)) siblings.push_back({{"rfilename", f.path}});
-    const nlohmann::json info = {{"_id", "0123"},     {"id", repo_id},       {"modelId", repo_id},
-                                 {"sha", *commit},     {"private", false},    {"tags", {"test"}},
+    const nlohmann::json info = {{"_id", "0123"},       {"id", repo_id},    {"modelId", repo_id},
+                                 {"sha", *commit},      {"private", false}, {"tags", {"test"}},
                                  {"siblings", siblings}};
     res.set_header("X-Repo-Commit", *commit);
     res.set_content(info.dump(), "application/json");
@@ -207,8 +210,10 @@ class LoopbackHub {
 
   void resolve(const httplib::Request& req, httplib::Response& res) {
     const std::string repo_id = req.matches[1], revision = req.matches[2], path = req.matches[3];
-    HubRepo repo;
-    if (!admit(req, res, repo_id, false, "/resolve/" + revision + "/" + path, &repo)) return;
+    const std::shared_ptr<const HubRepo> admitted =
+        admit(req, res, repo_id, false, "/resolve/" + revision + "/" + path);
+    if (!admitted) return;
+    const HubRepo& repo = *admitted;
     const std::optional<std::string> commit = commit_of(repo, revision);
     if (!commit) {
       res.status = 404;
@@ -221,11 +226,10 @@ class LoopbackHub {
       if (f.lfs) {
         const std::string& sha = f.etag_value;
         res.status = 302;
-        res.set_header("Location",
-                       repo.redirect_host.empty()
-                           ? "/cdn/" + sha
-                           : "http://" + repo.redirect_host + ":" + std::to_string(port_) +
-                                 "/cdn/" + sha);
+        res.set_header("Location", repo.redirect_host.empty()
+                                       ? "/cdn/" + sha
+                                       : "http://" + repo.redirect_host + ":" +
+                                             std::to_string(port_) + "/cdn/" + sha);
         res.set_header("X-Linked-Etag", "\"" + sha + "\"");
         res.set_header("X-Linked-Size", std::to_string(f.content.size()));
         // The ETag of the LFS pointer file itself, which X-Linked-Etag overrides.
@@ -244,7 +248,7 @@ class LoopbackHub {
 
   void cdn(const httplib::Request& req, httplib::Response& res) {
     const std::string sha = req.matches[1];
-    std::string content;
+    std::shared_ptr<const std::string> content;
     std::size_t cut = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -257,7 +261,9 @@ class LoopbackHub {
       }
       content = object->second;
       if (std::find(corrupt_.begin(), corrupt_.end(), sha) != corrupt_.end()) {
-        content[content.size() / 2] = static_cast<char>(content[content.size() / 2] ^ 0x5a);
+        std::string corrupted = *content;
+        corrupted[corrupted.size() / 2] = static_cast<char>(corrupted[corrupted.size() / 2] ^ 0x5a);
+        content = std::make_shared<const std::string>(std::move(corrupted));
       }
       if (req.method == "GET" && cuts_.count(sha) != 0) {
         cut = cuts_[sha];
@@ -267,15 +273,15 @@ class LoopbackHub {
     res.set_header("ETag", "\"" + sha + "\"");
     res.set_header("Accept-Ranges", "bytes");
     if (cut == 0) {
-      res.set_content(content, "application/octet-stream");  // httplib answers Range with 206
+      res.set_content(*content, "application/octet-stream");  // httplib answers Range with 206
       return;
     }
     // Content-Length of the whole file, then the connection closes after `cut` bytes.
     res.set_content_provider(
-        content.size(), "application/octet-stream",
+        content->size(), "application/octet-stream",
         [content, cut](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
           const std::size_t end = std::min(offset + length, cut);
-          if (offset < end) sink.write(content.data() + offset, end - offset);
+          if (offset < end) sink.write(content->data() + offset, end - offset);
           return end < cut;
         });
   }
@@ -284,8 +290,8 @@ class LoopbackHub {
   int port_ = -1;
   std::thread thread_;
   mutable std::mutex mutex_;
-  std::map<std::string, HubRepo> repos_;
-  std::map<std::string, std::string> cdn_objects_;  // SHA-256 -> content
+  std::map<std::string, std::shared_ptr<const HubRepo>> repos_;
+  std::map<std::string, std::shared_ptr<const std::string>> cdn_objects_;  // SHA-256 -> content
   std::map<std::string, std::size_t> cuts_;
   std::vector<std::string> corrupt_;
   std::vector<Request> log_;
@@ -326,9 +332,9 @@ class ScopedEnv {
 // Every variable the Hub code reads, unset (tests then set the ones they need).
 inline EnvVars clean_hub_env() {
   EnvVars vars;
-  for (const char* name : {"HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME",
-                           "HF_ENDPOINT", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH",
-                           "HF_HUB_OFFLINE"}) {
+  for (const char* name :
+       {"HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME", "HF_ENDPOINT",
+        "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE"}) {
     vars.emplace_back(name, std::nullopt);
   }
   return vars;

@@ -69,7 +69,7 @@ bool is_commit_hash(std::string_view revision);
 
 // A model as given and the checkpoint folder it names.
 struct ModelSource {
-  std::string given;        // the option value as the user wrote it
+  std::string given;          // the option value as the user wrote it
   std::filesystem::path dir;  // the checkpoint folder to load (a snapshot for a reference)
   // Set for a Hub reference: the repository, the revision asked for and the commit it
   // resolved to (recorded in results documents).
@@ -84,7 +84,8 @@ struct ModelSource {
 // Resolves a model option value. An existing path is a directory (as `from_pretrained`
 // prefers a local folder); otherwise a value of the reference shape is looked up in the
 // cache: refs/REVISION -> snapshots/COMMIT (a 40-hex revision names the snapshot directly),
-// which must hold config.json or adapter_config.json, every symlink of it resolving. Errors
+// which must hold config.json, open_clip_config.json or adapter_config.json, every symlink of
+// it resolving. Errors
 // (one line each): bad reference syntax; not cached, naming every path searched and the
 // exact `vlbench pull ...` command that fetches it; a damaged snapshot (a symlink whose blob
 // is missing), naming the file. A value of neither shape that does not exist is an Error

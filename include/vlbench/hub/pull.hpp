@@ -50,11 +50,11 @@ struct PullOptions {
 };
 
 struct PulledFile {
-  std::string path;          // in the repository ("config.json", "sub/x.json")
-  std::string etag;          // the blob's name
+  std::string path;  // in the repository ("config.json", "sub/x.json")
+  std::string etag;  // the blob's name
   std::int64_t bytes = 0;
-  bool downloaded = false;   // false: the blob was already in the cache
-  std::string verified;      // "sha256", "git-sha1", or "" (the ETag is not a content hash)
+  bool downloaded = false;  // false: the blob was already in the cache
+  std::string verified;     // "sha256", "git-sha1", or "" (the ETag is not a content hash)
 };
 
 struct PullResult {
