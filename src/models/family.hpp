@@ -48,7 +48,8 @@ const ModelFamily& colpali_family();
 const ModelFamily& jina_family();
 
 // The model's own name: an adapter's folder name; else config.json "_name_or_path" when it is
-// a non-empty string, else the checkpoint folder's name.
+// a non-empty string, else the checkpoint folder's name. A snapshot folder of the Hugging Face
+// cache (named by its commit) is named by its repository, "ORG/NAME", instead.
 std::string checkpoint_name(const CheckpointInfo& info);
 
 // Forward FLOPs of one pre-LN encoder layer over `tokens` tokens of width d: q, k, v, out

@@ -5,6 +5,7 @@
 #include "models/family.hpp"
 #include "vlbench/core/atomic_file.hpp"
 #include "vlbench/core/error.hpp"
+#include "vlbench/hub/cache.hpp"
 
 namespace vlbench {
 namespace {
@@ -52,10 +53,20 @@ fs::path find_adapter_base(const fs::path& adapter, const nlohmann::json& config
     if (fs::exists(candidate / "config.json")) return candidate;
     searched += (searched.empty() ? "" : ", ") + candidate.string();
   }
+  // A Hub id ("vidore/colpaligemma-3b-pt-448-base", as published adapters name their base):
+  // its snapshot in the local Hugging Face cache.
+  std::string in_cache;
+  if (looks_like_hub_reference(name)) {
+    try {
+      return resolve_model_reference(name, "base_model_name_or_path").dir;
+    } catch (const Error& e) {
+      in_cache = std::string("; ") + e.what();
+    }
+  }
   fail(
       "{}: the base model '{}' was not found (searched {}; give --base DIR, the folder of "
-      "the base checkpoint)",
-      config_path.string(), name, searched);
+      "the base checkpoint{})",
+      config_path.string(), name, searched, in_cache);
 }
 
 CheckpointInfo read_info(const std::filesystem::path& given, const fs::path& base) {
@@ -122,6 +133,8 @@ double encoder_layer_flops(double d, double intermediate, double tokens) {
 
 std::string checkpoint_name(const CheckpointInfo& info) {
   if (!info.adapter_dir.empty()) {
+    // A snapshot of the Hugging Face cache is named by its repository, not its commit.
+    if (std::string id = hub_repo_id_of_snapshot(info.adapter_dir); !id.empty()) return id;
     const fs::path clean = fs::absolute(info.adapter_dir).lexically_normal();
     return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
   }
@@ -129,6 +142,7 @@ std::string checkpoint_name(const CheckpointInfo& info) {
   if (it != info.config.end() && it->is_string() && !it->get<std::string>().empty()) {
     return it->get<std::string>();
   }
+  if (std::string id = hub_repo_id_of_snapshot(info.dir); !id.empty()) return id;
   const std::filesystem::path clean = info.dir.lexically_normal();
   return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
 }

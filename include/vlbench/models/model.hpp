@@ -60,7 +60,8 @@ class EmbeddingModel {
   virtual ~EmbeddingModel() = default;
 
   // The registry name of the family ("clip", "siglip") and the model's own name (config.json
-  // "_name_or_path" when set, else the checkpoint folder's name).
+  // "_name_or_path" when set, else the checkpoint folder's name; "ORG/NAME" for a snapshot of
+  // the Hugging Face cache).
   virtual std::string family() const = 0;
   virtual std::string name() const = 0;
   // A one-line account of the architecture for people ("SigLIP ViT 384/14, width 1152, ...").
