@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  clang libomp-dev     # the sanitizer build of the test suite (scripts/test.sh)
+  clang                # the sanitizer build of the test suite (scripts/test.sh)
   libopenblas-dev      # GEMM (OpenBLAS, pthread build)
   libdnnl-dev          # GEMM (oneDNN), compared against OpenBLAS in bench/
   nlohmann-json3-dev   # JSON
