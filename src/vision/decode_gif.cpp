@@ -7,9 +7,10 @@
 //    before the frame sets one (the last one that does), else 0; the screen's background
 //    colour is not used (Pillow keeps it in info only). Transparent pixels inside the frame
 //    keep their index: convert("RGB") shows the palette colour there.
-//  - Interlaced frames are put back in row order; a frame whose data ends early (an end code
-//    before its last pixel) keeps what came before, as Pillow's decoder does.
-// Damaged files (truncated data, a stray byte between blocks, no frame) are an Error.
+//  - Interlaced frames are put back in row order.
+// Damaged files are an Error: truncated data, a frame whose data ends (an end code) before its
+// last pixel — Pillow says "image file is truncated" for both —, no frame, a stray byte
+// between blocks (which Pillow skips).
 #include <vlbench/core/error.hpp>
 
 #include "vision/decode_internal.hpp"
@@ -133,16 +134,9 @@ Decoded decode_gif(std::span<const std::uint8_t> bytes, const std::string& name,
   if (frame.Width == 0 || frame.Height == 0) return decoded;
   std::vector<GifPixelType> line(static_cast<std::size_t>(frame.Width));
   for (int row : order) {
-    std::uint8_t* dst = &image.pixels[static_cast<std::size_t>(y0 + row) * width + x0];
-    // The line starts as what is under it, so a frame cut short by an end code keeps the
-    // fill past its last decoded pixel.
-    std::memcpy(line.data(), dst, line.size());
-    const int status = DGifGetLine(gif.get(), line.data(), frame.Width);
-    std::memcpy(dst, line.data(), line.size());
-    if (status == GIF_ERROR) {
-      if (gif->Error == D_GIF_ERR_EOF_TOO_SOON) break;
-      fail_gif(name, gif->Error);
-    }
+    if (DGifGetLine(gif.get(), line.data(), frame.Width) == GIF_ERROR) fail_gif(name, gif->Error);
+    std::memcpy(&image.pixels[static_cast<std::size_t>(y0 + row) * width + x0], line.data(),
+                line.size());
   }
   return decoded;
 }

@@ -15,7 +15,8 @@
 //  - Separated (CMYK), 8-bit: CMYK (up to two unspecified samples dropped).
 // Compressions: none, LZW, deflate, PackBits, CCITT G3/G4 (bilevel), LZMA, ZSTD. Others
 // (JPEG, ...) and other layouts are an Error saying what the file has. The first image of
-// the file is read, as Image.open does.
+// the file is read, as Image.open does, and its Orientation tag is always applied, as
+// Pillow's TIFF loader does.
 #include <vlbench/core/error.hpp>
 
 #include "vision/decode_internal.hpp"
@@ -308,12 +309,6 @@ Decoded decode_tiff(std::span<const std::uint8_t> bytes, const std::string& name
 
   check_declared_size(width, height, name, options);
   Decoded decoded;
-  if (options.exif_orientation) {
-    std::uint16_t orientation = 0;
-    if (TIFFGetField(tif.get(), TIFFTAG_ORIENTATION, &orientation)) {
-      decoded.orientation = orientation;
-    }
-  }
   decoded.image = new_image(static_cast<int>(width), static_cast<int>(height), layout.mode, name);
   Image8& image = decoded.image;
   if (layout.mode == PilMode::P || layout.mode == PilMode::PA) {
@@ -383,6 +378,13 @@ Decoded decode_tiff(std::span<const std::uint8_t> bytes, const std::string& name
         }
       }
     }
+  }
+  // Pillow's TiffImageFile applies the Orientation tag when it loads the pixels, whatever the
+  // caller asks (its load_end): Image.open(f).convert("RGB") is oriented. exif_orientation
+  // adds nothing then (Pillow 9.4's exif_transpose would rotate such a file a second time).
+  std::uint16_t orientation = 0;
+  if (TIFFGetField(tif.get(), TIFFTAG_ORIENTATION, &orientation) && orientation > 1) {
+    decoded.image = apply_exif_orientation(decoded.image, orientation);
   }
   if (layout.associated) {  // Pillow's RGBa unpacker
     for (std::size_t i = 0; i < image.pixels.size(); i += 4) {

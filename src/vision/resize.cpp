@@ -472,6 +472,9 @@ Image8 resize(const Image8& image, int width, int height, int pil_resample) {
   }
   resample_u8(image.pixels.data(), image.width, image.height, bpp, filter, width, height,
               out.pixels.data());
+  // Pillow's resampled PA image is a new image whose palette is the default gray ramp (only
+  // the Python object keeps the old one), so convert("RGB") shows the interpolated indices.
+  if (image.mode == PilMode::PA) out.palette = vision_detail::gray_ramp_palette();
   return out;
 }
 

@@ -174,7 +174,7 @@ ImageRgb8 resize_bicubic(const ImageRgb8& image, int width, int height);
 //    rounded as MULDIV255), resized, then un-premultiplied (c = min(255, 255 * c / a) in
 //    integers; a = 0 or 255 leaves c as it is), so transparent pixels lend no colour;
 //  - L, PA, RGB, CMYK: every byte channel as the RGB resize above (for PA that interpolates
-//    palette indices, as Pillow does);
+//    palette indices and, as in Pillow, leaves the default gray-ramp palette);
 //  - I: Pillow's 32-bit path: the same filter weights in double, no fixed point, each pass
 //    rounded half away from zero.
 // The same size returns a copy. Errors as the RGB resize.
