@@ -27,7 +27,8 @@ packages=(
   libbenchmark-dev     # micro benchmarks
   libfaiss-dev         # ANN indexes (HNSW, IVF-Flat, IVF-PQ)
   libboost-dev         # HTTP server (Boost.Beast, Boost.Asio)
-  libcpp-httplib-dev   # HTTP client of the server tests
+  libcpp-httplib-dev   # HTTP client of the server tests, the loopback hub of the pull tests
+  libcurl4-openssl-dev # vlbench pull: downloads from the Hugging Face Hub (libcurl)
   chromium             # the headless-browser test of the HTML report
 )
 

@@ -95,15 +95,17 @@ void run_embed(const EmbedArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   const int given = !args.image_list.empty() + !args.pixels.empty() + !args.text_list.empty();
   if (given != 1) fail("embed: give exactly one of --image-list, --pixels, --text-list");
-  refuse_overwriting_inputs(args.out,
-                            {args.image_list, args.pixels, args.text_list, args.model, args.base});
+  const ModelSource source = resolve_model_option(args.model, "--model");
+  const ModelSource base = resolve_model_option(args.base, "--base");
+  refuse_overwriting_inputs(args.out, {args.image_list, args.pixels, args.text_list,
+                                       source.dir.string(), base.dir.string()});
   ModelLoadOptions options;
   options.backend = args.device;
   options.compute = parse_compute_type(args.dtype);
   options.threads = args.threads;
   args.text.apply(options);
-  options.base = args.base;
-  const std::unique_ptr<EmbeddingModel> model = load_model(args.model, options);
+  options.base = base.dir;
+  const std::unique_ptr<EmbeddingModel> model = load_model(source.dir, options);
   const std::int64_t d = model->embed_dim();
   // Packed rows: one per item, or one per token of each item (multi-vector models).
   std::vector<float> out;
@@ -180,14 +182,16 @@ void add_model_stages(CLI::App& app) {
     auto args = std::make_shared<Args>();
     CLI::App* sub = app.add_subcommand(
         "tokenize", "Token ids of each caption as JSON lines {\"text\": ..., \"ids\": [...]}");
-    sub->add_option("--model", args->model, "checkpoint directory")->required();
+    sub->add_option("--model", args->model, kModelHelp)->required();
     add_base_option(sub, args->base);
     sub->add_option("--text-list", args->text_list,
                     "one caption per line (.jsonl: one JSON string per line)")
         ->required();
     args->text.add_to(sub);
     sub->callback([args] {
-      const auto model = load_text_and_images(args->model, args->text, args->base);
+      const ModelSource source = resolve_model_option(args->model, "--model");
+      const ModelSource base = resolve_model_option(args->base, "--base");
+      const auto model = load_text_and_images(source.dir, args->text, base.dir);
       const std::vector<std::string> captions = read_caption_list(args->text_list);
       const auto ids = model->tokenize(captions);
       for (std::size_t i = 0; i < captions.size(); ++i) {
@@ -206,7 +210,7 @@ void add_model_stages(CLI::App& app) {
     auto args = std::make_shared<Args>();
     CLI::App* sub = app.add_subcommand(
         "preprocess", "Decode and preprocess images as the checkpoint says: float32 [n, 3, H, W]");
-    sub->add_option("--model", args->model, "checkpoint directory")->required();
+    sub->add_option("--model", args->model, kModelHelp)->required();
     add_base_option(sub, args->base);
     sub->add_option("--image-list", args->image_list, "one image path per line")->required();
     sub->add_option("--out", args->out, "PIX.npy")->required();
@@ -214,11 +218,13 @@ void add_model_stages(CLI::App& app) {
     add_max_image_pixels_option(sub, args->max_image_pixels);
     add_exif_orientation_option(sub, args->exif_orientation);
     sub->callback([args] {
-      refuse_overwriting_inputs(args->out, {args->image_list, args->model});
+      const ModelSource source = resolve_model_option(args->model, "--model");
+      const ModelSource base = resolve_model_option(args->base, "--base");
+      refuse_overwriting_inputs(args->out, {args->image_list, source.dir.string()});
       ThreadPool pool(args->threads);
       std::int64_t height = 0, width = 0;
       const auto images = read_image_list(args->image_list);
-      const auto model = load_text_and_images(args->model, TextFlags{}, args->base);
+      const auto model = load_text_and_images(source.dir, TextFlags{}, base.dir);
       const auto pixels = preprocess_images(*model, images, args->max_image_pixels,
                                             args->exif_orientation, pool, &height, &width);
       write_npy(args->out, DType::f32, {static_cast<std::int64_t>(images.size()), 3, height, width},
@@ -231,7 +237,7 @@ void add_model_stages(CLI::App& app) {
         "embed",
         "Embeddings of images or captions: float32 [n, d] (projected, unnormalized), or for a "
         "multi-vector model (ColPali) a folder of TOKENS.npy [n, t_max, d] and LENGTHS.npy");
-    sub->add_option("--model", args->model, "checkpoint directory")->required();
+    sub->add_option("--model", args->model, kModelHelp)->required();
     add_base_option(sub, args->base);
     sub->add_option("--image-list", args->image_list, "one image path per line");
     sub->add_option("--pixels", args->pixels, "preprocessed PIX.npy [n, 3, H, W]");

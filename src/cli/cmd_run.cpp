@@ -72,7 +72,9 @@ struct ModelFlags {
     options.threads = threads;
     text.apply(options);
     // --base serves the adapter folders among the models.
-    if (fs::exists(dir / "adapter_config.json")) options.base = base;
+    if (fs::exists(dir / "adapter_config.json")) {
+      options.base = resolve_model_option(base, "--base").dir;
+    }
     return load_model(dir, options);
   }
 
@@ -88,10 +90,20 @@ struct ModelFlags {
   }
 };
 
+// Where a model came from, for the results documents' provenance: the Hub repository, the
+// revision asked for and the commit it resolved to (a checkpoint folder has none: null).
+json hub_json(const ModelSource& source) {
+  if (!source.hub) return nullptr;
+  return {{"repo_id", source.hub->repo_id},
+          {"revision", source.hub->revision},
+          {"commit", source.commit}};
+}
+
 // The file whose hash identifies the weights.
 std::string weights_sha256(const fs::path& dir) {
-  for (const char* name : {"adapter_model.safetensors", "model.safetensors",
-                           "model.safetensors.index.json", "pytorch_model.bin"}) {
+  for (const char* name :
+       {"adapter_model.safetensors", "model.safetensors", "model.safetensors.index.json",
+        "pytorch_model.bin", "open_clip_model.safetensors", "open_clip_pytorch_model.bin"}) {
     if (fs::exists(dir / name)) return sha256_file(dir / name);
   }
   return "";
@@ -137,9 +149,9 @@ json image_settings_json(const EmbeddingModel& model, const ModelFlags& flags) {
           {"resize_in_file_mode", model.preprocess_config().resize_in_file_mode}};
 }
 
-json manifest_json(const fs::path& model_dir, const EmbeddingModel& model, const Dataset& dataset,
+json manifest_json(const ModelSource& source, const EmbeddingModel& model, const Dataset& dataset,
                    const EncodedDataset& e, const ModelFlags& flags) {
-  return {{"model", fs::absolute(model_dir).string()},
+  json manifest = {{"model", fs::absolute(source.dir).string()},
           {"family", model.family()},
           {"model_name", model.name()},
           {"text_rules", model.text_rules()},
@@ -155,17 +167,20 @@ json manifest_json(const fs::path& model_dir, const EmbeddingModel& model, const
           {"output", e.multi_vector() ? "multi_vector" : "single_vector"},
           {"skipped_images", e.bad_images.size()},
           {"order", "images in annotation order; captions grouped by image"}};
+  manifest["hub"] = hub_json(source);
+  return manifest;
 }
 
-void run_encode(const fs::path& model_dir, const DatasetFlags& dataset_flags,
+void run_encode(const std::string& model_arg, const DatasetFlags& dataset_flags,
                 const ModelFlags& flags, const fs::path& out) {
-  const std::unique_ptr<EmbeddingModel> model = flags.load(model_dir);
+  const ModelSource source = resolve_model_option(model_arg, "--model");
+  const std::unique_ptr<EmbeddingModel> model = flags.load(source.dir);
   Dataset dataset = dataset_flags.open();
   EncodedDataset encoded = encode_dataset(*model, dataset, flags.encode_options());
   drop_images(dataset, encoded);
   const json files = write_embeddings(out, encoded);
   write_file_atomic(out / "manifest.json",
-                    manifest_json(model_dir, *model, dataset, encoded, flags).dump(2) + "\n");
+                    manifest_json(source, *model, dataset, encoded, flags).dump(2) + "\n");
   std::printf("wrote %s: %lld images, %lld captions (%s), manifest.json\n", out.c_str(),
               static_cast<long long>(items(encoded.images, encoded.image_tokens)),
               static_cast<long long>(items(encoded.texts, encoded.text_tokens)),
@@ -189,12 +204,6 @@ struct RunArgs {
   std::vector<std::string> index_bench;  // index_bench.json files for the report's decision table
   ModelFlags model;
 };
-
-// The folder name of a model directory (keeps results of two checkpoints apart).
-std::string folder_name(const fs::path& dir) {
-  const fs::path clean = dir.lexically_normal();
-  return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
-}
 
 // p50 / p95 / p99 (nearest rank) of seconds.
 json percentiles_json(std::vector<double> seconds) {
@@ -306,6 +315,15 @@ void run_run(RunArgs args) {
                 (out / "models").c_str());
   }
 
+  // Every model named, resolved before any work: a reference not in the cache fails the run
+  // at once.
+  std::vector<ModelSource> sources;
+  for (const std::string& model : args.models) {
+    sources.push_back(resolve_model_option(model, "--model"));
+  }
+  const ModelSource rerank_source = resolve_model_option(args.rerank_model, "--rerank-model");
+  if (!args.model.base.empty()) resolve_model_option(args.model.base, "--base");
+
   EvalOptions eval_options;
   eval_options.protocol = parse_protocol(args.protocol);
   eval_options.bootstrap = {args.bootstrap, args.seed};
@@ -317,8 +335,8 @@ void run_run(RunArgs args) {
   std::map<std::string, EncodedDataset> rerank_encoded;  // by dataset spec
   std::map<std::string, std::vector<double>> rerank_query_seconds;
   if (!args.rerank_model.empty()) {
-    reranker = args.model.load(args.rerank_model);
-    rerank_name = folder_name(args.rerank_model);
+    reranker = args.model.load(rerank_source.dir);
+    rerank_name = rerank_source.display_name();
     if (reranker->output_kind() != OutputKind::multi_vector) {
       fail("--rerank-model {}: a {} model gives one vector per item; re-ranking needs a "
            "multi-vector (late interaction) model such as ColPali",
@@ -329,20 +347,22 @@ void run_run(RunArgs args) {
 
   std::vector<LoadedResults> all;
   std::string rerank_tables, storage_tables;
-  for (const fs::path model_dir : args.models) {
+  for (const ModelSource& source : sources) {
+    const fs::path& model_dir = source.dir;
     const std::unique_ptr<EmbeddingModel> model = args.model.load(model_dir);
-    // The folder name keeps results of two checkpoints apart; the model's own name is recorded.
-    const std::string name = folder_name(model_dir);
+    // The folder name (a reference's NAME) keeps results of two checkpoints apart; the model's
+    // own name is recorded.
+    const std::string name = source.display_name();
     if ((args.token_pool_factor > 1 || !args.token_quantize.empty()) &&
         model->output_kind() != OutputKind::multi_vector) {
       fail("--token-pool-factor / --token-quantize: --model {} is a {} model with one vector "
            "per item; they apply to a multi-vector model's page tokens",
-           model_dir.string(), model->family());
+           source.given, model->family());
     }
     if (reranker && model->output_kind() != OutputKind::single_vector) {
       fail("--model {}: with --rerank-model, --model names the stage-1 dense model, and this "
            "one is multi-vector",
-           model_dir.string());
+           source.given);
     }
     const json model_json = {{"name", name},
                              {"model_name", model->name()},
@@ -365,7 +385,8 @@ void run_run(RunArgs args) {
                              {"dtype", args.model.dtype},
                              {"device", model->backend_name()},
                              {"device_description", model->backend_description()},
-                             {"sha256", weights_sha256(model_dir)}};
+                             {"sha256", weights_sha256(model_dir)},
+                             {"hub", hub_json(source)}};
     for (const std::string& spec : args.datasets) {
       DatasetFlags dataset_flags{spec, args.split, args.image_root, args.allow_any_size};
       Dataset dataset = dataset_flags.open();
@@ -446,12 +467,13 @@ void run_run(RunArgs args) {
         json section = rerank_json(rerank);
         section["model"] = {{"name", rerank_name},
                             {"model_name", reranker->name()},
-                            {"path", fs::absolute(args.rerank_model).string()},
+                            {"path", fs::absolute(rerank_source.dir).string()},
                             {"family", reranker->family()},
                             {"description", reranker->description()},
                             {"params", reranker->parameter_count()},
                             {"embed_dim", reranker->embed_dim()},
-                            {"sha256", weights_sha256(args.rerank_model)}};
+                            {"sha256", weights_sha256(rerank_source.dir)},
+                            {"hub", hub_json(rerank_source)}};
         section["speed"] = {{"image_encode_per_s", tokens.speed.image_encode_per_s},
                             {"end_to_end_images_per_s", tokens.speed.end_to_end_images_per_s},
                             {"text_encode_per_s", tokens.speed.text_encode_per_s}};
@@ -518,7 +540,7 @@ void add_encode_and_run(CLI::App& app) {
     auto args = std::make_shared<Args>();
     CLI::App* sub = app.add_subcommand(
         "encode", "Encode a dataset: IMAGES.npy + TEXTS.npy + manifest.json in the eval order");
-    sub->add_option("--model", args->model, "checkpoint directory")->required();
+    sub->add_option("--model", args->model, kModelHelp)->required();
     args->dataset.add_to(sub);
     args->flags.add_to(sub);
     sub->add_option("--out", args->out, "output folder")->required();
@@ -528,7 +550,7 @@ void add_encode_and_run(CLI::App& app) {
     auto args = std::make_shared<RunArgs>();
     CLI::App* sub = app.add_subcommand(
         "run", "Encode, evaluate and time models on datasets (no --model/--dataset: quickstart)");
-    sub->add_option("--model", args->models, "checkpoint directory (repeatable)");
+    sub->add_option("--model", args->models, std::string(kModelHelp) + " (repeatable)");
     sub->add_option("--dataset", args->datasets, "KIND:PATH (repeatable)");
     sub->add_option("--protocol", args->protocol, "seed | standard | symmetric")
         ->check(CLI::IsMember({"seed", "standard", "symmetric"}))
@@ -542,8 +564,9 @@ void add_encode_and_run(CLI::App& app) {
     sub->add_option("--seed", args->seed, "bootstrap seed")->capture_default_str();
     sub->add_option("--out", args->out, "output folder")->capture_default_str();
     sub->add_option("--rerank-model", args->rerank_model,
-                    "a multi-vector model (ColPali) that re-ranks each --model's dense top-N by "
-                    "MaxSim: the two-stage pipeline, with both stages' metrics and latency");
+                    "a multi-vector model (ColPali; folder or ORG/NAME[@REVISION]) that re-ranks "
+                    "each --model's dense top-N by MaxSim: the two-stage pipeline, with both "
+                    "stages' metrics and latency");
     sub->add_option("--rerank-depth", args->rerank_depth, "N: dense candidates re-ranked")
         ->check(at_least(1))
         ->capture_default_str();

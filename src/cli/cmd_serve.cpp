@@ -98,6 +98,10 @@ void run_serve(ServeArgs& args) {
     fail("--rerank-token-storage {}: needs --rerank-image-tokens and --rerank-image-lengths",
          args.rerank_token_storage);
   }
+  // The models first: a reference not in the cache fails before the index is read.
+  const ModelSource model = resolve_model_option(args.model, "--model");
+  const ModelSource rerank_model = resolve_model_option(args.rerank_model, "--rerank-model");
+  const ModelSource base = resolve_model_option(args.base, "--base");
   LoadedIndex loaded = load_index(args.index_dir, !args.no_verify);
   for (const std::string& param : args.params) {
     const auto eq = param.find('=');
@@ -109,9 +113,9 @@ void run_serve(ServeArgs& args) {
   std::shared_ptr<const VectorIndex> index = std::move(loaded.index);
 
   ServeOptions& options = args.options;
-  options.model_dir = args.model;
-  options.rerank_model_dir = args.rerank_model;
-  options.model_base = args.base;
+  options.model_dir = model.dir;
+  options.rerank_model_dir = rerank_model.dir;
+  options.model_base = base.dir;
   const std::filesystem::path default_paths = std::filesystem::path(args.index_dir) / "paths.txt";
   if (!args.paths.empty()) {
     options.paths = read_gallery_paths(args.paths, index->size());
@@ -164,8 +168,8 @@ void add_serve(CLI::App& app) {
   sub->add_flag("--no-verify", args->no_verify,
                 "skip the SHA-256 check of the index payload files (a trusted multi-GB index)");
   sub->add_option("--model", args->model,
-                  "model checkpoint directory (any family) for text and image queries (its "
-                  "embedding dim must equal the index dim)");
+                  "model (any family) for text and image queries, its embedding dim the index "
+                  "dim: " + std::string(kModelHelp));
   sub->add_option("--paths", args->paths,
                   "image path of each gallery row, one per line (default: DIR/paths.txt if "
                   "present)");

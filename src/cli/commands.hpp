@@ -20,5 +20,7 @@ void add_index(CLI::App& app);
 void add_index_bench(CLI::App& index);
 // serve: the HTTP search server
 void add_serve(CLI::App& app);
+// pull: a model from the Hugging Face Hub into the local cache
+void add_pull(CLI::App& app);
 
 }  // namespace vlbench::cli

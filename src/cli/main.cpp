@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   vlbench::cli::add_encode_and_run(app);
   vlbench::cli::add_index(app);
   vlbench::cli::add_serve(app);
+  vlbench::cli::add_pull(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

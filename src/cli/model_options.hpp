@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <vlbench/hub/cache.hpp>
 #include <vlbench/models/model.hpp>
 #include <vlbench/vision/image.hpp>
 #include "cli/validators.hpp"
@@ -11,6 +12,18 @@
 #include <string>
 
 namespace vlbench::cli {
+
+// The help of every option that names a model.
+inline constexpr const char* kModelHelp =
+    "checkpoint folder, or ORG/NAME[@REVISION] in the local Hugging Face cache ($HF_HUB_CACHE, "
+    "else $HF_HOME/hub, else ~/.cache/huggingface/hub; `vlbench pull` fetches one)";
+
+// A --model, --rerank-model or --base value as the folder to load (hub/cache.hpp): every
+// command resolves the models it is given here, before any other work. Empty stays empty.
+inline ModelSource resolve_model_option(const std::string& value, const char* option) {
+  if (value.empty()) return {};
+  return resolve_model_reference(value, option);
+}
 
 // --text-padding model | longest and --max-text-tokens N (ModelLoadOptions::text_padding,
 // max_text_tokens).
@@ -39,8 +52,9 @@ struct TextFlags {
 // --base DIR (ModelLoadOptions::base): the base checkpoint of a PEFT LoRA adapter folder.
 inline void add_base_option(CLI::App* sub, std::string& base) {
   sub->add_option("--base", base,
-                  "base checkpoint of a PEFT LoRA adapter given as --model (default: the "
-                  "adapter's base_model_name_or_path, as a path or a folder next to the adapter)");
+                  "base checkpoint (folder or ORG/NAME[@REVISION]) of a PEFT LoRA adapter given "
+                  "as --model (default: the adapter's base_model_name_or_path, as a path, a "
+                  "folder next to the adapter, or a Hub id in the local cache)");
 }
 
 // --max-image-pixels N (DecodeOptions::max_pixels): a decompression-bomb bound.

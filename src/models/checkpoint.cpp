@@ -32,6 +32,12 @@ namespace {
 constexpr const char* kSafetensorsName = "model.safetensors";
 constexpr const char* kIndexName = "model.safetensors.index.json";
 constexpr const char* kTorchBinName = "pytorch_model.bin";
+// open_clip's file names (open_clip prefers the safetensors file too).
+constexpr const char* kOpenClipSafetensorsName = "open_clip_model.safetensors";
+constexpr const char* kOpenClipTorchBinName = "open_clip_pytorch_model.bin";
+// torch.nn.DataParallel / DistributedDataParallel save every key under this prefix; open_clip
+// strips it on load.
+constexpr std::string_view kDataParallelPrefix = "module.";
 
 std::string shape_string(const std::vector<std::int64_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
@@ -85,6 +91,22 @@ struct Checkpoint::Impl {
   }
 
   void add_sharded(const fs::path& index_path);
+
+  void add_torch_bin(const fs::path& path) {
+    source = path;
+    torch_bin = std::make_unique<TorchBin>(read_torch_bin(path));
+    tensors = std::move(torch_bin->tensors);
+    files.assign(tensors.size(), torch_bin->path);
+  }
+
+  // When every name starts with "module.", drops it (a state dict saved from a DataParallel).
+  void strip_data_parallel_prefix() {
+    if (tensors.empty()) return;
+    for (const TensorRef& tensor : tensors) {
+      if (!tensor.name.starts_with(kDataParallelPrefix)) return;
+    }
+    for (TensorRef& tensor : tensors) tensor.name.erase(0, kDataParallelPrefix.size());
+  }
 
   std::size_t index_of(const std::string& name) const {
     const auto it = std::lower_bound(
@@ -177,14 +199,17 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
     impl->source = dir / kIndexName;
     impl->add_sharded(dir / kIndexName);
   } else if (fs::exists(dir / kTorchBinName, ec)) {
-    impl->source = dir / kTorchBinName;
-    impl->torch_bin = std::make_unique<TorchBin>(read_torch_bin(dir / kTorchBinName));
-    impl->tensors = std::move(impl->torch_bin->tensors);
-    impl->files.assign(impl->tensors.size(), impl->torch_bin->path);
+    impl->add_torch_bin(dir / kTorchBinName);
+  } else if (fs::exists(dir / kOpenClipSafetensorsName, ec)) {
+    impl->source = dir / kOpenClipSafetensorsName;
+    impl->add_safetensors(SafetensorsFile(dir / kOpenClipSafetensorsName));
+  } else if (fs::exists(dir / kOpenClipTorchBinName, ec)) {
+    impl->add_torch_bin(dir / kOpenClipTorchBinName);
   } else {
-    fail("{}: no weights found (looked for {}, {} and {})", dir.string(), kSafetensorsName,
-         kIndexName, kTorchBinName);
+    fail("{}: no weights found (looked for {}, {}, {}, {} and {})", dir.string(), kSafetensorsName,
+         kIndexName, kTorchBinName, kOpenClipSafetensorsName, kOpenClipTorchBinName);
   }
+  impl->strip_data_parallel_prefix();
   impl->sort_by_name();
   return Checkpoint(std::move(impl));
 }

@@ -19,7 +19,7 @@ struct CheckpointInfo {
   std::filesystem::path adapter_dir;
   nlohmann::json adapter_config;  // its adapter_config.json (an object)
   std::filesystem::path dir;
-  std::filesystem::path config_path;  // dir / "config.json"
+  std::filesystem::path config_path;  // dir / "config.json", or dir / "open_clip_config.json"
   nlohmann::json config;              // its contents (an object)
   std::string model_type;             // config["model_type"], "" when absent
 };
@@ -48,7 +48,8 @@ const ModelFamily& colpali_family();
 const ModelFamily& jina_family();
 
 // The model's own name: an adapter's folder name; else config.json "_name_or_path" when it is
-// a non-empty string, else the checkpoint folder's name.
+// a non-empty string, else the checkpoint folder's name. A snapshot folder of the Hugging Face
+// cache (named by its commit) is named by its repository, "ORG/NAME", instead.
 std::string checkpoint_name(const CheckpointInfo& info);
 
 // Forward FLOPs of one pre-LN encoder layer over `tokens` tokens of width d: q, k, v, out

@@ -42,7 +42,7 @@ void WeightLoader::expect_all_used(std::string_view architecture) const {
   constexpr std::string_view kPositionIds = ".position_ids";  // buffers, not parameters
   for (const TensorRef& tensor : checkpoint_.tensors()) {
     if (used_.count(tensor.name) != 0 || tensor.name.ends_with(kPositionIds)) continue;
-    fail("{}: unknown tensor '{}' in the checkpoint (not part of a {} with this config.json)",
+    fail("{}: unknown tensor '{}' in the checkpoint (not part of a {} with this config)",
          checkpoint_.dir().string(), tensor.name, architecture);
   }
 }

@@ -38,7 +38,7 @@ class WeightLoader {
   // Elements of every tensor loaded so far.
   std::int64_t parameter_count() const { return parameter_count_; }
   // An Error naming the first tensor of the checkpoint that was not loaded (position_ids
-  // buffers excepted), as "not part of a `architecture` with this config.json".
+  // buffers excepted), as "not part of a `architecture` with this config".
   void expect_all_used(std::string_view architecture) const;
   // Before loading: an Error when a name of `expected` is not in the checkpoint, listing side
   // by side ("expected | found" pairs, each column sorted, at most 40) the expected names it

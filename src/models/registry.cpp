@@ -5,6 +5,7 @@
 #include "models/family.hpp"
 #include "vlbench/core/atomic_file.hpp"
 #include "vlbench/core/error.hpp"
+#include "vlbench/hub/cache.hpp"
 
 namespace vlbench {
 namespace {
@@ -52,10 +53,20 @@ fs::path find_adapter_base(const fs::path& adapter, const nlohmann::json& config
     if (fs::exists(candidate / "config.json")) return candidate;
     searched += (searched.empty() ? "" : ", ") + candidate.string();
   }
+  // A Hub id ("vidore/colpaligemma-3b-pt-448-base", as published adapters name their base):
+  // its snapshot in the local Hugging Face cache.
+  std::string in_cache;
+  if (looks_like_hub_reference(name)) {
+    try {
+      return resolve_model_reference(name, "base_model_name_or_path").dir;
+    } catch (const Error& e) {
+      in_cache = std::string("; ") + e.what();
+    }
+  }
   fail(
       "{}: the base model '{}' was not found (searched {}; give --base DIR, the folder of "
-      "the base checkpoint)",
-      config_path.string(), name, searched);
+      "the base checkpoint{})",
+      config_path.string(), name, searched, in_cache);
 }
 
 CheckpointInfo read_info(const std::filesystem::path& given, const fs::path& base) {
@@ -72,15 +83,22 @@ CheckpointInfo read_info(const std::filesystem::path& given, const fs::path& bas
          base.string(), given.string());
   }
   info.dir = dir;
-  info.config_path = dir / "config.json";
   if (!std::filesystem::is_directory(dir)) {
     fail("{}: not a checkpoint directory (expected a folder with config.json and weights)",
          dir.string());
   }
-  if (!std::filesystem::exists(info.config_path)) {
+  // The model's config: config.json (Hugging Face), else the file an open_clip folder has.
+  std::error_code ec;
+  for (const char* name : {"config.json", "open_clip_config.json"}) {
+    if (fs::exists(dir / name, ec)) {
+      info.config_path = dir / name;
+      break;
+    }
+  }
+  if (info.config_path.empty()) {
     fail(
-        "{}: no config.json (nor a PEFT adapter's adapter_config.json), so the model family is "
-        "unknown (supported: {})",
+        "{}: no config.json (nor an open_clip_config.json, nor a PEFT adapter's "
+        "adapter_config.json), so the model family is unknown (supported: {})",
         dir.string(), declared_list());
   }
   info.config = ConfigReader::read_object(info.config_path, "the model's config file");
@@ -115,6 +133,8 @@ double encoder_layer_flops(double d, double intermediate, double tokens) {
 
 std::string checkpoint_name(const CheckpointInfo& info) {
   if (!info.adapter_dir.empty()) {
+    // A snapshot of the Hugging Face cache is named by its repository, not its commit.
+    if (std::string id = hub_repo_id_of_snapshot(info.adapter_dir); !id.empty()) return id;
     const fs::path clean = fs::absolute(info.adapter_dir).lexically_normal();
     return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
   }
@@ -122,6 +142,7 @@ std::string checkpoint_name(const CheckpointInfo& info) {
   if (it != info.config.end() && it->is_string() && !it->get<std::string>().empty()) {
     return it->get<std::string>();
   }
+  if (std::string id = hub_repo_id_of_snapshot(info.dir); !id.empty()) return id;
   const std::filesystem::path clean = info.dir.lexically_normal();
   return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
 }

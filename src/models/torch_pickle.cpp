@@ -15,7 +15,7 @@ namespace vlbench {
 
 namespace {
 
-enum class Kind { none, boolean, integer, string, tuple, list, dict, global, storage, tensor };
+enum class Kind { none, boolean, integer, floating, string, tuple, list, dict, global, storage, tensor };
 
 std::string_view kind_name(Kind kind) {
   switch (kind) {
@@ -25,6 +25,8 @@ std::string_view kind_name(Kind kind) {
       return "bool";
     case Kind::integer:
       return "int";
+    case Kind::floating:
+      return "float";
     case Kind::string:
       return "str";
     case Kind::tuple:
@@ -380,6 +382,10 @@ StateDictPickle Unpickler::run() {
         push(make_int(static_cast<std::int64_t>(v)));
         break;
       }
+      case 'G':  // BINFLOAT: a big-endian double (a training checkpoint's epoch or lr); unused
+        read_le(8);
+        push(make(Kind::floating));
+        break;
       case 0x88:    // NEWTRUE
       case 0x89: {  // NEWFALSE
         Value* flag = make(Kind::boolean);
@@ -434,6 +440,14 @@ StateDictPickle Unpickler::run() {
         expect(result, Kind::dict, "the pickled object");
         StateDictPickle out;
         out.storages = std::move(storages_);
+        // {"state_dict": {...}, "epoch": ..., ...}: a training checkpoint (open_clip's, say)
+        // wraps the weights; the other entries are dropped.
+        for (const auto& [key, value] : result->entries) {
+          if (key->kind == Kind::string && key->text == "state_dict" && value->kind == Kind::dict) {
+            result = value;
+            break;
+          }
+        }
         for (const auto& [key, value] : result->entries) {
           const std::string& name = expect(key, Kind::string, "a state dict key")->text;
           if (value->kind != Kind::tensor) {

@@ -39,7 +39,8 @@ struct StateDictPickle {
 };
 
 // `file` names the checkpoint in error messages. Throws Error on any opcode, global or
-// structure outside a flat {name: tensor} (Ordered)Dict.
+// structure outside a flat {name: tensor} (Ordered)Dict, or such a dict under the key
+// "state_dict" of the pickled dict (a training checkpoint: its other entries are dropped).
 StateDictPickle unpickle_state_dict(std::string_view pickle, const std::string& file);
 
 }  // namespace vlbench

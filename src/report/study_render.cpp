@@ -422,19 +422,26 @@ Section provenance_section(const std::vector<LoadedResults>& results,
                            const std::vector<IndexBenchFile>& index_bench) {
   Section s{"provenance", "Provenance", {}, {}};
   s.paragraphs.push_back(
-      "Where every number came from: the results document, the model directory and the "
-      "SHA-256 of its weights, the dataset annotations and their SHA-256, and the run.");
+      "Where every number came from: the results document, the model directory (for a model "
+      "given as a Hugging Face reference, the repository, the revision asked for and the "
+      "commit it resolved to) and the SHA-256 of its weights, the dataset annotations and "
+      "their SHA-256, and the run.");
   Section::Block block;
-  block.table.header = {"results document", "model",         "model directory", "weights sha256",
-                        "dataset",          "annotations",   "annotations sha256",
-                        "command",          "started (UTC)", "threads",         "bootstrap",
+  block.table.header = {"results document", "model",       "model directory", "Hugging Face repo",
+                        "weights sha256",   "dataset",     "annotations",     "annotations sha256",
+                        "command",          "started (UTC)", "threads",       "bootstrap",
                         "vlbench"};
   for (const auto& r : results) {
     const json& d = r.document;
+    const std::string repo = text_at(d, {"model", "hub", "repo_id"}, "");
     block.table.rows.push_back(
         {{r.path.string()},
          {model_label(r)},
          {text_at(d, {"model", "path"})},
+         {repo.empty() ? "–"
+                       : fmt::format("{}@{} = commit {}", repo,
+                                     text_at(d, {"model", "hub", "revision"}, "?"),
+                                     text_at(d, {"model", "hub", "commit"}, "?"))},
          {text_at(d, {"model", "sha256"})},
          {dataset_label(r)},
          {text_at(d, {"dataset", "path"})},

@@ -87,7 +87,6 @@ bool matches_literal(std::u32string_view text, std::size_t pos, std::string_view
   return true;
 }
 
-constexpr std::string_view kSpecials[] = {"<|startoftext|>", "<|endoftext|>"};
 constexpr std::string_view kContractions[] = {"'s", "'t", "'re", "'ve", "'m", "'ll", "'d"};
 
 }  // namespace
@@ -105,14 +104,15 @@ std::u32string clip_clean_text(std::u32string_view text) {
   return lower_python(collapse_whitespace(s));
 }
 
-std::vector<std::u32string_view> clip_pretokenize(std::u32string_view text) {
+std::vector<std::u32string_view> clip_pretokenize(std::u32string_view text,
+                                                 std::span<const std::string_view, 2> specials) {
   std::vector<std::u32string_view> pieces;
   std::size_t i = 0;
   const std::size_t n = text.size();
   while (i < n) {
     std::size_t literal_length = 0;
     if (text[i] == U'<') {
-      for (std::string_view special : kSpecials) {
+      for (std::string_view special : specials) {
         if (matches_literal(text, i, special)) {
           literal_length = special.size();
           break;

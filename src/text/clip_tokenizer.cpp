@@ -25,8 +25,9 @@ constexpr std::size_t kMaxMerges = 49152 - 256 - 2;
 // A bound on the per-word cache, which otherwise grows with the corpus vocabulary.
 constexpr std::size_t kMaxCachedWords = std::size_t{1} << 20;
 
-constexpr std::string_view kBos = "<|startoftext|>";
-constexpr std::string_view kEos = "<|endoftext|>";
+// The vocabulary's names of the start and end tokens.
+constexpr std::string_view kBos = text::kOpenAiClipSpecials[0];
+constexpr std::string_view kEos = text::kOpenAiClipSpecials[1];
 
 // vocab: {"token": id, ...} -> encoder entries; returns one more than the largest id.
 std::int64_t add_vocab(const json& vocab, const std::string& where,
@@ -116,6 +117,7 @@ struct ClipTokenizer::Impl {
   explicit Impl(std::string source) : encoder(std::move(source)) {}
 
   text::BytePairEncoder encoder;
+  std::span<const std::string_view, 2> specials = text::kOpenAiClipSpecials;  // their text
   std::int32_t bos = -1;
   std::int32_t eos = -1;
   std::int64_t vocab_size = 0;
@@ -127,11 +129,11 @@ struct ClipTokenizer::Impl {
   void append_word_ids(const std::string& bytes, std::vector<std::int32_t>& ids) const {
     // The reference's cache starts with the special tokens, so a literal "<|endoftext|>" in a
     // caption is that token rather than BPE pieces.
-    if (bytes == kBos) {
+    if (bytes == specials[0]) {
       ids.push_back(bos);
       return;
     }
-    if (bytes == kEos) {
+    if (bytes == specials[1]) {
       ids.push_back(eos);
       return;
     }
@@ -157,7 +159,7 @@ ClipTokenizer::ClipTokenizer(ClipTokenizer&&) noexcept = default;
 ClipTokenizer& ClipTokenizer::operator=(ClipTokenizer&&) noexcept = default;
 ClipTokenizer::~ClipTokenizer() = default;
 
-ClipTokenizer ClipTokenizer::from_directory(const fs::path& dir) {
+ClipTokenizer ClipTokenizer::from_directory(const fs::path& dir, Specials specials) {
   const fs::path vocab_path = dir / "vocab.json";
   const fs::path merges_path = dir / "merges.txt";
   const fs::path tokenizer_path = dir / "tokenizer.json";
@@ -200,6 +202,7 @@ ClipTokenizer ClipTokenizer::from_directory(const fs::path& dir) {
     fail("{}: no CLIP tokenizer files: expected vocab.json and merges.txt, or tokenizer.json{}",
          dir.string(), found);
   }
+  if (specials == Specials::open_clip) impl->specials = text::kOpenClipSpecials;
   impl->bos = impl->encoder.token_id(kBos);
   impl->eos = impl->encoder.token_id(kEos);
   if (impl->bos < 0) fail("{}: no \"{}\" token in the vocabulary", vocab_source, kBos);
@@ -216,7 +219,7 @@ std::vector<std::int32_t> ClipTokenizer::encode(std::string_view text, int conte
   const std::u32string cleaned = text::clip_clean_text(text::decode_utf8(text, "text to tokenize"));
   std::vector<std::int32_t> ids{impl_->bos};
   std::string bytes;
-  for (std::u32string_view piece : text::clip_pretokenize(cleaned)) {
+  for (std::u32string_view piece : text::clip_pretokenize(cleaned, impl_->specials)) {
     if (ids.size() >= limit - 1) break;  // the rest would be truncated away
     bytes.clear();
     for (char32_t c : piece) text::append_utf8(c, bytes);

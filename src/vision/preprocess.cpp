@@ -78,10 +78,10 @@ void get_triple(const json& j, const char* key, double* out, const std::string& 
   }
 }
 
-// JinaCLIPImageProcessor: jina-clip's image_transform(is_train=False) with torchvision.
-PreprocessConfig read_jina_preprocess_config(const json& j, const std::string& file) {
+}  // namespace
+
+PreprocessConfig read_image_transform_config(const json& j, int n, const std::string& file) {
   PreprocessConfig config;
-  const int n = get_positive_int(j, "size", file, "size");
   const std::string mode =
       j.contains("resize_mode") && j["resize_mode"].is_string() ? j["resize_mode"].get<std::string>()
                                                                  : "shortest";
@@ -93,8 +93,9 @@ PreprocessConfig read_jina_preprocess_config(const json& j, const std::string& f
   } else if (mode == "squash") {
     config.resize_height = config.resize_width = n;
   } else {
-    fail("{}: field resize_mode: expected \"shortest\" or \"squash\", got {}", file,
-         j["resize_mode"].dump());
+    fail("{}: field resize_mode: expected \"shortest\" or \"squash\" (\"longest\", a resize and "
+         "pad, is not supported), got {}",
+         file, j["resize_mode"].dump());
   }
   static const std::pair<const char*, int> kFilters[] = {
       {"nearest", kPilNearest}, {"lanczos", kPilLanczos}, {"bilinear", kPilBilinear},
@@ -122,6 +123,13 @@ PreprocessConfig read_jina_preprocess_config(const json& j, const std::string& f
     if (!(config.std[c] != 0.0)) fail("{}: field std: expected non-zero values", file);
   }
   return config;
+}
+
+namespace {
+
+// JinaCLIPImageProcessor: jina-clip's image_transform(is_train=False) with torchvision.
+PreprocessConfig read_jina_preprocess_config(const json& j, const std::string& file) {
+  return read_image_transform_config(j, get_positive_int(j, "size", file, "size"), file);
 }
 
 }  // namespace

@@ -184,6 +184,17 @@ TEST(TorchBin, ReadsPythonWrittenZip64Offsets) {
   check_python_fixture(tmp.path());
 }
 
+TEST(TorchBin, ReadsATrainingCheckpointsStateDictAndDropsDataParallelsPrefix) {
+  // open_clip_pytorch_model.bin under "open_clip_pytorch_model/": {"epoch": 32, "name": ...,
+  // "state_dict": {"module.w", "module.scale"}, "optimizer": {floats, tuples, int keys, ...}}.
+  const Checkpoint ckpt = Checkpoint::open(testing::test_data("models/tiny_wrapped"));
+  ASSERT_EQ(ckpt.tensors().size(), 2u);
+  EXPECT_EQ(ckpt.tensors()[0].name, "scale");
+  EXPECT_EQ(ckpt.tensors()[1].name, "w");
+  EXPECT_EQ(ckpt.load_f32("w", {2, 3}), (std::vector<float>{1.5f, -2, 0, 3.25f, 0.001f, -7}));
+  EXPECT_EQ(ckpt.load_f32("scale", {}), std::vector<float>{17});
+}
+
 // --- hand-assembled pickles ----------------------------------------------------------------
 
 TEST(TorchBin, ReadsHandWrittenStateDict) {
@@ -281,8 +292,11 @@ TEST(TorchBin, RefusesUnknownOpcodesAndBrokenPickles) {
     all.push_back(dir.bin().string());
     expect_error([&] { Checkpoint::open(dir.tmp.path()); }, all);
   };
+  expect_pickle_error(PickleWriter().proto(2).op('F').raw("1.5\n").op('.').bytes(),
+                      {"byte 2", "opcode 0x46"});  // FLOAT (protocol 0)
+  // BINFLOAT is read (a training checkpoint's epoch or lr), but is not a state dict.
   expect_pickle_error(PickleWriter().proto(2).op('G').le(0, 8).op('.').bytes(),
-                      {"byte 2", "opcode 0x47"});  // BINFLOAT
+                      {"byte 11", "is a float, expected a dict"});
   expect_pickle_error(PickleWriter().proto(2).op('}').bytes(), {"truncated", "STOP"});
   expect_pickle_error(PickleWriter().proto(2).op('X').le(100, 4).raw("ab").bytes(),
                       {"truncated", "byte 2"});

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -142,9 +143,26 @@ TEST_F(ColPali, RegistryFindsTheBaseOfTheAdapter) {
   copy_folder(base_, dir.path() / "colpaligemma-3b-pt-448-base");
   EXPECT_EQ(detect_model_family(dir.path() / "colpali-v1.3"), "colpali");
   fs::remove_all(dir.path() / "colpaligemma-3b-pt-448-base");
+  // ... or, a Hub id, in the local Hugging Face cache ($HF_HUB_CACHE): not there, the error
+  // says how to fetch it; there (refs/main -> snapshots/COMMIT), it is found.
+  const char* old_cache = std::getenv("HF_HUB_CACHE");
+  const std::string saved_cache = old_cache ? old_cache : "";
+  ::setenv("HF_HUB_CACHE", (dir.path() / "hub").c_str(), 1);
   expect_error([&] { detect_model_family(dir.path() / "colpali-v1.3"); },
                {"adapter_config.json", "vidore/colpaligemma-3b-pt-448-base", "was not found",
-                "searched", "colpaligemma-3b-pt-448-base", "--base"});
+                "searched", "colpaligemma-3b-pt-448-base", "--base",
+                "fetch it with: vlbench pull vidore/colpaligemma-3b-pt-448-base"});
+  const fs::path cached = dir.path() / "hub" / "models--vidore--colpaligemma-3b-pt-448-base";
+  const std::string commit(40, 'c');
+  copy_folder(base_, cached / "snapshots" / commit);
+  fs::create_directories(cached / "refs");
+  testing::write_text(cached / "refs" / "main", commit);
+  EXPECT_EQ(detect_model_family(dir.path() / "colpali-v1.3"), "colpali");
+  if (old_cache != nullptr) {
+    ::setenv("HF_HUB_CACHE", saved_cache.c_str(), 1);
+  } else {
+    ::unsetenv("HF_HUB_CACHE");
+  }
   // --base on something that is not an adapter; --base that is not a folder.
   expect_error([&] { load(base_, base_); }, {"--base", "not a PEFT adapter folder"});
   expect_error([&] { load(adapter_, dir.path() / "nowhere"); },

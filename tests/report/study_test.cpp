@@ -204,6 +204,22 @@ std::vector<std::string> markdown_cells(const std::string& md) {
   return cells;
 }
 
+TEST(Study, ProvenanceNamesTheHubRepositoryRevisionAndCommit) {
+  std::vector<LoadedResults> results = make_all({{"A", 0.20, 100}, {"B", 0.30, 50}});
+  results[1].document["model"]["hub"] = {{"repo_id", "org/b"},
+                                         {"revision", "v1.0"},
+                                         {"commit", "c0ffee0000000000000000000000000000000001"}};
+  results[0].document["model"]["hub"] = nullptr;  // a checkpoint folder
+  const std::string md = render_study_markdown(results);
+  EXPECT_NE(md.find("| B-coco-karpathy.json | B (fp32) | /m/B | org/b@v1.0 = commit "
+                    "c0ffee0000000000000000000000000000000001 | ab |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| A-coco-karpathy.json | A (fp32) | /m/A | – | ab |"), std::string::npos)
+      << md;
+  EXPECT_EQ(html_cells(render_study_html(results)), markdown_cells(md));
+}
+
 TEST(Study, HtmlAndMarkdownHoldTheSameTables) {
   std::vector<LoadedResults> results = make_all({{"A <&> \"x\"", 0.20, 100},
                                                  {"B|pipe", 0.30, 50},

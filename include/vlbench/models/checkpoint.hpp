@@ -2,7 +2,9 @@
 //   model.safetensors, or model.safetensors.index.json + its shards (memory-mapped), or
 //   pytorch_model.bin (PyTorch's zip format, read by a restricted unpickler that accepts only
 //   the opcodes and globals of a tensor state dict — torch._utils._rebuild_tensor_v2,
-//   torch.*Storage, collections.OrderedDict — and refuses anything else; it never runs code).
+//   torch.*Storage, collections.OrderedDict — and refuses anything else; it never runs code);
+//   else open_clip's open_clip_model.safetensors or open_clip_pytorch_model.bin. A state dict
+//   wrapped as {"state_dict": ...} is unwrapped, and a "module." prefix on every name dropped.
 // Stored dtypes f32, f16, bf16 (and integer buffers such as position_ids).
 #pragma once
 

@@ -1,4 +1,7 @@
-// Hugging Face CLIPModel (OpenAI CLIP, LAION, MetaCLIP, DFN5B checkpoints) on the CPU.
+// CLIP (OpenAI CLIP, LAION, MetaCLIP, DFN5B checkpoints) on any backend, from either published
+// layout: a Hugging Face CLIPModel folder (config.json + model.safetensors / pytorch_model.bin)
+// or an open_clip folder (open_clip_config.json + open_clip_model.safetensors /
+// open_clip_pytorch_model.bin), whose tensors are mapped onto CLIPModel's.
 #pragma once
 
 #include <vlbench/kernels/backend.hpp>
@@ -22,7 +25,14 @@ struct ClipTowerConfig {
   double layer_norm_eps = 1e-5;
 };
 
+// Which files a CLIP checkpoint folder holds.
+enum class ClipLayout {
+  hugging_face,  // config.json (model_type "clip") and CLIPModel's tensor names
+  open_clip,     // open_clip_config.json and open_clip's tensor names (no config.json)
+};
+
 struct ClipConfig {
+  ClipLayout layout = ClipLayout::hugging_face;
   std::string model_type = "clip";
   int projection_dim = 512;
   ClipTowerConfig text;
@@ -35,10 +45,18 @@ struct ClipConfig {
   int num_channels = 3;
 };
 
-// Reads DIR/config.json. An unsupported model_type is an Error naming it and listing the
-// supported ones; missing or mistyped fields name the file and the field.
-// text_config_dict / vision_config_dict, when present, replace text_config / vision_config as
-// in transformers' CLIPConfig.
+// Reads DIR/config.json, or DIR/open_clip_config.json when the folder has no config.json.
+// config.json: an unsupported model_type is an Error naming it and listing the supported ones;
+// missing or mistyped fields name the file and the field; text_config_dict /
+// vision_config_dict, when present, replace text_config / vision_config as in transformers'
+// CLIPConfig.
+// open_clip_config.json ({"model_cfg": {...}, "preprocess_cfg": {...}}): model_cfg as in
+// open_clip's model_configs/*.json, with open_clip's defaults (CLIPVisionCfg / CLIPTextCfg):
+// vision heads = width / head_width (64), intermediate = int(width · mlp_ratio) (4.0),
+// hidden_act quick_gelu when model_cfg.quick_gelu is true, else exact GELU; text pad id 0 and
+// pooling at the first end token. Variants the CLIP forward does not implement (timm or
+// Hugging Face towers, custom_text, layer scale, attentional pooling, other pool types, no
+// ln_pre, projection bias, a logit bias, ResNet towers, ...) are Errors naming the field.
 ClipConfig read_clip_config(const std::filesystem::path& dir);
 
 struct ClipLoadOptions {

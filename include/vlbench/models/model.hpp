@@ -60,7 +60,8 @@ class EmbeddingModel {
   virtual ~EmbeddingModel() = default;
 
   // The registry name of the family ("clip", "siglip") and the model's own name (config.json
-  // "_name_or_path" when set, else the checkpoint folder's name).
+  // "_name_or_path" when set, else the checkpoint folder's name; "ORG/NAME" for a snapshot of
+  // the Hugging Face cache).
   virtual std::string family() const = 0;
   virtual std::string name() const = 0;
   // A one-line account of the architecture for people ("SigLIP ViT 384/14, width 1152, ...").
@@ -122,9 +123,9 @@ class EmbeddingModel {
 // The registry. Families, in the order they are tried.
 std::vector<std::string> model_family_names();
 
-// The family of the checkpoint in `dir`, from what it declares (config.json "model_type", or
-// the files present). No config.json, an unknown model_type or a variant not supported is an
-// Error naming the file, what it says and the supported families.
+// The family of the checkpoint in `dir`, from what it declares (config.json "model_type", an
+// open_clip_config.json, or the files present). No config, an unknown model_type or a variant
+// not supported is an Error naming the file, what it says and the supported families.
 std::string detect_model_family(const std::filesystem::path& dir,
                                 const std::filesystem::path& base = {});
 

@@ -18,9 +18,16 @@ namespace vlbench {
 
 class ClipTokenizer {
  public:
+  // Which text in a caption stands for the start and end tokens (the ids are the vocabulary's
+  // "<|startoftext|>" and "<|endoftext|>" either way): openai/CLIP's and transformers'
+  // "<|startoftext|>" / "<|endoftext|>", or open_clip's "<start_of_text>" / "<end_of_text>"
+  // (a literal "<|startoftext|>" is then ordinary BPE pieces, as in open_clip).
+  enum class Specials { openai, open_clip };
+
   // Reads DIR/vocab.json + DIR/merges.txt, or DIR/tokenizer.json when those are absent.
   // Errors name the file (and line for merges.txt).
-  static ClipTokenizer from_directory(const std::filesystem::path& dir);
+  static ClipTokenizer from_directory(const std::filesystem::path& dir,
+                                      Specials specials = Specials::openai);
 
   ClipTokenizer(ClipTokenizer&&) noexcept;
   ClipTokenizer& operator=(ClipTokenizer&&) noexcept;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -231,6 +232,15 @@ struct PreprocessConfig {
 // crop rounding half to even; "squash": an n × n resize), `interpolation` a PIL filter name,
 // `mean` / `std` (null: OpenAI CLIP's), ToTensor's division by 255.
 PreprocessConfig read_preprocess_config(const std::filesystem::path& dir);
+
+// The settings of open_clip's image_transform(is_train=False) (torchvision on PIL images), which
+// jina-clip's processor copies, from a JSON object (open_clip_config.json's preprocess_cfg,
+// jina-clip's preprocessor_config.json), for `size` × `size` pixels: `resize_mode` "shortest"
+// (default: the short side to size, then a center crop rounding half to even) or "squash" (a
+// size × size resize), `interpolation` a PIL filter name (default bicubic), `mean` / `std`
+// (default OpenAI CLIP's), ToTensor's division by 255. Errors name `file` and the field.
+PreprocessConfig read_image_transform_config(const nlohmann::json& transform, int size,
+                                             const std::string& file);
 
 // Resize (Pillow, config.resample), center crop, rescale, normalize as CLIPImageProcessor /
 // SiglipImageProcessor do. Writes 3 × output_height × output_width floats (channel-major)

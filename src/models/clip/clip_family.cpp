@@ -1,11 +1,13 @@
 // The CLIP family behind the EmbeddingModel interface: Hugging Face CLIPModel checkpoints
-// (OpenAI CLIP, LAION, MetaCLIP, DFN5B), the CLIP BPE tokenizer, CLIPImageProcessor.
+// (OpenAI CLIP, LAION, MetaCLIP, DFN5B) with the CLIP BPE tokenizer and CLIPImageProcessor, and
+// open_clip checkpoints with open_clip's tokenizer conventions and image transform.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <mutex>
 #include <optional>
 
+#include "models/clip/open_clip.hpp"
 #include "models/family.hpp"
 #include "models/model_io.hpp"
 #include "vlbench/core/error.hpp"
@@ -26,29 +28,36 @@ class ClipEmbedding final : public EmbeddingModel {
     if (options.weights) model_.emplace(ClipModel::load(info.dir, to_clip_options(options)));
   }
 
+  bool open_clip() const { return config_.layout == ClipLayout::open_clip; }
+
   std::string family() const override { return "clip"; }
   std::string name() const override { return name_; }
   std::string description() const override {
     const ClipConfig& c = config_;
     return fmt::format(
-        "CLIP ViT {}/{} (vision width {}, {} layers, {}; text width {}, {} layers, {}), "
+        "{}CLIP ViT {}/{} (vision width {}, {} layers, {}; text width {}, {} layers, {}), "
         "projection {}",
-        c.image_size, c.patch_size, c.vision.hidden_size, c.vision.num_hidden_layers,
+        open_clip() ? "open_clip " : "", c.image_size, c.patch_size, c.vision.hidden_size, c.vision.num_hidden_layers,
         c.vision.hidden_act, c.text.hidden_size, c.text.num_hidden_layers, c.text.hidden_act,
         c.projection_dim);
   }
 
   const PreprocessConfig& preprocess_config() const override {
-    std::call_once(preprocess_once_,
-                   [&] { preprocess_ = read_square_preprocess_config(dir_, image_size()); });
+    std::call_once(preprocess_once_, [&] {
+      preprocess_ = open_clip() ? read_open_clip_preprocess_config(dir_, image_size())
+                                : read_square_preprocess_config(dir_, image_size());
+    });
     return *preprocess_;
   }
   int image_size() const override { return config_.image_size; }
 
   std::vector<std::vector<std::int32_t>> tokenize(
       const std::vector<std::string>& texts) const override {
-    std::call_once(tokenizer_once_,
-                   [&] { tokenizer_.emplace(ClipTokenizer::from_directory(dir_)); });
+    std::call_once(tokenizer_once_, [&] {
+      tokenizer_.emplace(open_clip() ? ClipTokenizer::from_directory(open_clip_tokenizer_dir(),
+                                                                     ClipTokenizer::Specials::open_clip)
+                                     : ClipTokenizer::from_directory(dir_));
+    });
     const int context = config_.max_position_embeddings;
     std::vector<std::vector<std::int32_t>> ids(texts.size());
     std::size_t longest = 0;
@@ -61,14 +70,17 @@ class ClipEmbedding final : public EmbeddingModel {
       longest = std::max(longest, ids[i].size());
     }
     if (padding_ == TextPadding::longest) {
-      // Padding with the end token (CLIPTokenizer's pad token): the causal mask and pooling at
-      // the first end token make it a no-op for the embeddings, which the diagnostic shows.
-      for (auto& caption : ids) caption.resize(longest, tokenizer_->eos_id());
+      // Padding with the pad token (CLIPTokenizer's is the end token, open_clip's 0): the causal
+      // mask and pooling at the first end token make it a no-op for the embeddings, which the
+      // diagnostic shows.
+      const std::int32_t pad = open_clip() ? kOpenClipPadId : tokenizer_->eos_id();
+      for (auto& caption : ids) caption.resize(longest, pad);
     }
     return ids;
   }
   std::string text_rules() const override {
-    return fmt::format("CLIP byte-level BPE, at most {} ids, {}", config_.max_position_embeddings,
+    return fmt::format("{}CLIP byte-level BPE, at most {} ids, {}",
+                       open_clip() ? "open_clip's " : "", config_.max_position_embeddings,
                        padding_ == TextPadding::model ? "true length (causal mask)"
                                                       : "padded to the longest of each batch");
   }
@@ -117,6 +129,15 @@ class ClipEmbedding final : public EmbeddingModel {
     return clip;
   }
 
+  // open_clip brings its own CLIP BPE files; folders made by push_to_hf_hub carry copies.
+  std::filesystem::path open_clip_tokenizer_dir() const {
+    std::error_code ec;
+    const bool own = (std::filesystem::exists(dir_ / "vocab.json", ec) &&
+                      std::filesystem::exists(dir_ / "merges.txt", ec)) ||
+                     std::filesystem::exists(dir_ / "tokenizer.json", ec);
+    return own ? dir_ : std::filesystem::path(VLBENCH_DATA_DIR) / "tokenizers" / "clip";
+  }
+
   const ClipModel& engine() const {
     if (!model_) fail("{}: loaded without its weights (tokenize and preprocess only)", name_);
     return *model_;
@@ -133,7 +154,7 @@ class ClipEmbedding final : public EmbeddingModel {
 };
 
 bool matches(const CheckpointInfo& info) {
-  return info.model_type == "clip";
+  return info.model_type == "clip" || info.config_path.filename() == kOpenClipConfigName;
 }
 
 std::unique_ptr<EmbeddingModel> load(const CheckpointInfo& info, const ModelLoadOptions& options) {
@@ -153,7 +174,9 @@ void write_random(const std::filesystem::path& out, const std::string& /*arch*/,
 }  // namespace
 
 const ModelFamily& clip_family() {
-  static const ModelFamily family{"clip",       "config.json model_type 'clip' (CLIPModel)",
+  static const ModelFamily family{"clip",
+                                  "config.json model_type 'clip' (CLIPModel), or an "
+                                  "open_clip_config.json (open_clip's CLIP)",
                                   matches,      load,
                                   random_archs, write_random};
   return family;

@@ -1,9 +1,12 @@
-// Hugging Face CLIPModel forward pass on any compute backend, float32 or bf16 Linear layers.
+// The CLIPModel forward pass on any compute backend, float32 or bf16 Linear layers, from a
+// Hugging Face or an open_clip checkpoint (open_clip.hpp maps its tensors).
 // See clip.hpp and MODELS.md §1.1. Token and patch inputs are assembled on the host and
 // uploaded; everything from the first Linear layer on runs on the backend.
 #include <algorithm>
 #include <map>
+#include <optional>
 
+#include "models/clip/open_clip.hpp"
 #include "models/encoder.hpp"
 #include "models/model_io.hpp"
 #include "models/patches.hpp"
@@ -100,7 +103,15 @@ ClipModel ClipModel::load(const std::filesystem::path& dir, const ClipLoadOption
   impl->backend = make_model_backend(dir, options.backend, options.compute, options.threads);
   Backend& backend = *impl->backend;
   WeightLoader weights(dir);
-  const LoadTensor load = weights.function();
+  // open_clip's state dict is served under CLIPModel's names.
+  const bool open_clip = config.layout == ClipLayout::open_clip;
+  const char* architecture = open_clip ? "open_clip CLIP" : "CLIPModel";
+  std::optional<OpenClipTensors> open_clip_tensors;
+  if (open_clip) {
+    weights.expect_names(open_clip_tensor_names(config), architecture);
+    open_clip_tensors.emplace(weights);
+  }
+  const LoadTensor load = open_clip ? open_clip_tensors->function() : weights.function();
 
   const std::int64_t dt = config.text.hidden_size;
   const std::int64_t dv = config.vision.hidden_size;
@@ -153,7 +164,7 @@ ClipModel ClipModel::load(const std::filesystem::path& dir, const ClipLoadOption
 
   impl->logit_scale = load("logit_scale", {}).at(0);
 
-  weights.expect_all_used("CLIPModel");
+  weights.expect_all_used(architecture);
   impl->parameter_count = weights.parameter_count();
 
   return ClipModel(std::move(impl));

@@ -1,5 +1,7 @@
 // config.json of a Hugging Face CLIPModel, with transformers' CLIPConfig defaults for the
-// keys a file leaves out (CLIPTextConfig / CLIPVisionConfig __init__ defaults).
+// keys a file leaves out (CLIPTextConfig / CLIPVisionConfig __init__ defaults); open_clip
+// folders are read by open_clip.cpp.
+#include "models/clip/open_clip.hpp"
 #include "models/config_reader.hpp"
 #include "vlbench/core/error.hpp"
 #include "vlbench/models/clip.hpp"
@@ -21,6 +23,10 @@ std::string tower_key(const Json& root, const std::string& key) {
 
 ClipConfig read_clip_config(const std::filesystem::path& dir) {
   const std::filesystem::path path = dir / "config.json";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && std::filesystem::exists(dir / kOpenClipConfigName, ec)) {
+    return read_open_clip_config(dir);
+  }
   const ConfigReader reader{path.string()};
   const Json root = ConfigReader::read_object(path, "the model's config file");
 
