@@ -1,6 +1,7 @@
-// The image decoding wrappers (vision/image.hpp): JPEG (libjpeg-turbo) and PNG (libpng) from
-// bytes, under a pixel limit (bombs must be refused from the header), then Pillow-exact
-// resizing and normalization of whatever decoded.
+// The image decoding wrappers (vision/image.hpp): every format decode_image_native_bytes reads
+// (JPEG, PNG, GIF, BMP, TIFF, WebP, HEIF, AVIF; chosen by the magic bytes) under a pixel limit
+// (bombs must be refused from the header), with and without the EXIF orientation, then
+// Pillow-exact resizing, cropping and normalization in the file's own mode and in RGB.
 #include "fuzz_util.hpp"
 
 #include <vlbench/vision/image.hpp>
@@ -11,9 +12,10 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace vlbench;
   fuzz::expect_clean([&] {
-    // 4 Mpx: big enough for real photos, small enough for -rss_limit_mb.
-    const ImageRgb8 image =
-        decode_image_bytes(std::span(data, size), "input", DecodeOptions{1 << 22});
+    DecodeOptions options;
+    options.max_pixels = 1 << 22;  // 4 Mpx: real photos fit, and so does -rss_limit_mb
+    options.exif_orientation = (size & 2) != 0;
+    const Image8 image = decode_image_native_bytes(std::span(data, size), "input", options);
     PreprocessConfig config;
     config.shortest_edge = 16;
     config.do_center_crop = true;
@@ -21,7 +23,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     config.crop_width = 16;
     config.resample = (size & 1) ? kPilBicubic : kPilBilinear;
     std::vector<float> pixels(3 * 16 * 16);
+    config.resize_in_file_mode = true;
     preprocess(image, config, pixels.data());
+    config.resize_in_file_mode = false;
+    preprocess(image, config, pixels.data());
+    convert_rgb(crop(resize(image, 7, 5, kPilLanczos), -2, 1, 6, 6));
   });
   return 0;
 }

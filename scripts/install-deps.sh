@@ -16,6 +16,11 @@ packages=(
   libsentencepiece-dev # SentencePiece (SigLIP tokenizer)
   libjpeg62-turbo-dev  # JPEG decoding (libjpeg-turbo)
   libpng-dev           # PNG decoding
+  libgif-dev           # GIF decoding (giflib)
+  libtiff-dev          # TIFF decoding
+  libwebp-dev          # WebP decoding (libwebp, libwebpdemux)
+  libheif-dev          # HEIF/HEIC decoding
+  libavif-dev          # AVIF decoding
   libzip-dev           # pytorch_model.bin (PyTorch's zip checkpoints)
   zlib1g-dev           # CRC-32 of the .bin entries read in place
   libgtest-dev         # tests

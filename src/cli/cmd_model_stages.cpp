@@ -32,11 +32,11 @@ std::unique_ptr<EmbeddingModel> load_text_and_images(const std::filesystem::path
   return load_model(model, options);
 }
 
-// pixels: n × 3 × H × W, decoded and preprocessed in parallel.
+// pixels: n × 3 × H × W, decoded (in the file's own mode) and preprocessed in parallel.
 std::vector<float> preprocess_images(const EmbeddingModel& model,
                                      const std::vector<std::filesystem::path>& images,
-                                     std::int64_t max_image_pixels, ThreadPool& pool,
-                                     std::int64_t* height, std::int64_t* width) {
+                                     std::int64_t max_image_pixels, bool exif_orientation,
+                                     ThreadPool& pool, std::int64_t* height, std::int64_t* width) {
   const PreprocessConfig& config = model.preprocess_config();
   *height = config.output_height();
   *width = config.output_width();
@@ -46,8 +46,10 @@ std::vector<float> preprocess_images(const EmbeddingModel& model,
       static_cast<std::int64_t>(images.size()),
       [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
-          preprocess(decode_image(images[i], DecodeOptions{max_image_pixels}), config,
-                     pixels.data() + i * per_image);
+          DecodeOptions decode;
+          decode.max_pixels = max_image_pixels;
+          decode.exif_orientation = exif_orientation;
+          preprocess(decode_image_native(images[i], decode), config, pixels.data() + i * per_image);
         }
       },
       1);
@@ -86,6 +88,7 @@ struct EmbedArgs {
   int batch = 32;
   int threads = 0;
   std::int64_t max_image_pixels = kPillowMaxImagePixels;
+  bool exif_orientation = false;
 };
 
 void run_embed(const EmbedArgs& args) {
@@ -138,7 +141,8 @@ void run_embed(const EmbedArgs& args) {
       ThreadPool pool(args.threads);
       const auto images = read_image_list(args.image_list);
       n = static_cast<std::int64_t>(images.size());
-      pixels = preprocess_images(*model, images, args.max_image_pixels, pool, &height, &width);
+      pixels = preprocess_images(*model, images, args.max_image_pixels, args.exif_orientation, pool,
+                                 &height, &width);
     }
     const int size = model->image_size();
     if (height != size || width != size) {
@@ -201,6 +205,7 @@ void add_model_stages(CLI::App& app) {
       std::string model, base, image_list, out;
       int threads = 0;
       std::int64_t max_image_pixels = kPillowMaxImagePixels;
+      bool exif_orientation = false;
     };
     auto args = std::make_shared<Args>();
     CLI::App* sub = app.add_subcommand(
@@ -211,6 +216,7 @@ void add_model_stages(CLI::App& app) {
     sub->add_option("--out", args->out, "PIX.npy")->required();
     sub->add_option("--threads", args->threads, "threads (0: all cores)")->check(thread_count());
     add_max_image_pixels_option(sub, args->max_image_pixels);
+    add_exif_orientation_option(sub, args->exif_orientation);
     sub->callback([args] {
       const ModelSource source = resolve_model_option(args->model, "--model");
       const ModelSource base = resolve_model_option(args->base, "--base");
@@ -219,8 +225,8 @@ void add_model_stages(CLI::App& app) {
       std::int64_t height = 0, width = 0;
       const auto images = read_image_list(args->image_list);
       const auto model = load_text_and_images(source.dir, TextFlags{}, base.dir);
-      const auto pixels =
-          preprocess_images(*model, images, args->max_image_pixels, pool, &height, &width);
+      const auto pixels = preprocess_images(*model, images, args->max_image_pixels,
+                                            args->exif_orientation, pool, &height, &width);
       write_npy(args->out, DType::f32, {static_cast<std::int64_t>(images.size()), 3, height, width},
                 pixels.data());
     });
@@ -250,6 +256,7 @@ void add_model_stages(CLI::App& app) {
     sub->add_option("--threads", args->threads, "threads (0: all cores)")->check(thread_count());
     args->text.add_to(sub);
     add_max_image_pixels_option(sub, args->max_image_pixels);
+    add_exif_orientation_option(sub, args->exif_orientation);
     sub->callback([args] { run_embed(*args); });
   }
   {

@@ -43,6 +43,7 @@ struct ModelFlags {
   int threads = 0;
   bool skip_bad_images = false;
   std::int64_t max_image_pixels = kPillowMaxImagePixels;
+  bool exif_orientation = false;
 
   void add_to(CLI::App* sub) {
     add_base_option(sub, base);
@@ -61,6 +62,7 @@ struct ModelFlags {
                   "leave out images that cannot be read (counted in the results)");
     text.add_to(sub);
     add_max_image_pixels_option(sub, max_image_pixels);
+    add_exif_orientation_option(sub, exif_orientation);
   }
 
   std::unique_ptr<EmbeddingModel> load(const fs::path& dir) const {
@@ -82,6 +84,7 @@ struct ModelFlags {
     options.threads = threads;
     options.skip_bad_images = skip_bad_images;
     options.max_image_pixels = max_image_pixels;
+    options.exif_orientation = exif_orientation;
     options.progress = true;
     return options;
   }
@@ -138,12 +141,21 @@ std::int64_t items(const MatrixF32& dense, const MultiVectorSet& tokens) {
   return tokens.n > 0 ? tokens.n : dense.rows;
 }
 
+// How the images were read and where they turned RGB: recorded with the other preprocessing
+// settings, since each changes pixels.
+json image_settings_json(const EmbeddingModel& model, const ModelFlags& flags) {
+  return {{"exif_orientation", flags.exif_orientation},
+          {"max_image_pixels", flags.max_image_pixels},
+          {"resize_in_file_mode", model.preprocess_config().resize_in_file_mode}};
+}
+
 json manifest_json(const ModelSource& source, const EmbeddingModel& model, const Dataset& dataset,
-                   const EncodedDataset& e) {
+                   const EncodedDataset& e, const ModelFlags& flags) {
   json manifest = {{"model", fs::absolute(source.dir).string()},
           {"family", model.family()},
           {"model_name", model.name()},
           {"text_rules", model.text_rules()},
+          {"images_read", image_settings_json(model, flags)},
           {"dataset",
            {{"kind", dataset.kind},
             {"path", dataset.annotation_path.string()},
@@ -168,7 +180,7 @@ void run_encode(const std::string& model_arg, const DatasetFlags& dataset_flags,
   drop_images(dataset, encoded);
   const json files = write_embeddings(out, encoded);
   write_file_atomic(out / "manifest.json",
-                    manifest_json(source, *model, dataset, encoded).dump(2) + "\n");
+                    manifest_json(source, *model, dataset, encoded, flags).dump(2) + "\n");
   std::printf("wrote %s: %lld images, %lld captions (%s), manifest.json\n", out.c_str(),
               static_cast<long long>(items(encoded.images, encoded.image_tokens)),
               static_cast<long long>(items(encoded.texts, encoded.text_tokens)),
@@ -369,6 +381,7 @@ void run_run(RunArgs args) {
                              {"text_padding", args.model.text.padding},
                              {"text_rules", model->text_rules()},
                              {"max_text_tokens", model->max_text_tokens()},
+                             {"images_read", image_settings_json(*model, args.model)},
                              {"dtype", args.model.dtype},
                              {"device", model->backend_name()},
                              {"device_description", model->backend_description()},

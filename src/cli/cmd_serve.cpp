@@ -227,6 +227,7 @@ void add_serve(CLI::App& app) {
       ->check(at_least(1))
       ->capture_default_str();
   add_max_image_pixels_option(sub, args->options.max_image_pixels);
+  add_exif_orientation_option(sub, args->options.exif_orientation);
   sub->add_option("--model-threads", args->options.model_threads,
                   "threads of the query encoder (0: all cores)")
       ->check(thread_count())

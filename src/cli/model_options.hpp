@@ -67,4 +67,14 @@ inline void add_max_image_pixels_option(CLI::App* sub, std::int64_t& max_pixels)
       ->capture_default_str();
 }
 
+// --exif-orientation (DecodeOptions::exif_orientation): apply each image's EXIF orientation
+// first, as ImageOps.exif_transpose does; off by default, as the Hugging Face processors.
+inline void add_exif_orientation_option(CLI::App* sub, bool& exif_orientation) {
+  exif_orientation = false;
+  sub->add_flag("--exif-orientation", exif_orientation,
+                "rotate / mirror each image as its EXIF Orientation tag says (HEIF/AVIF: their "
+                "irot/imir), before preprocessing, as Pillow's ImageOps.exif_transpose; off by "
+                "default, as the Hugging Face processors (recorded in the results)");
+}
+
 }  // namespace vlbench::cli

@@ -155,9 +155,12 @@ class ImagePipeline {
                 float* pixels = slot + i * per_image_;
                 const auto image = static_cast<std::int32_t>(first + i);
                 try {
-                  preprocess(decode_image(dataset_.image_paths[image],
-                                          DecodeOptions{options_.max_image_pixels}),
-                             config_, pixels);
+                  // In the file's own mode: the model's config says where it turns RGB.
+                  DecodeOptions decode;
+                  decode.max_pixels = options_.max_image_pixels;
+                  decode.exif_orientation = options_.exif_orientation;
+                  preprocess(decode_image_native(dataset_.image_paths[image], decode), config_,
+                             pixels);
                 } catch (const Error& e) {
                   // Recorded, encoded as zeros, and reported or dropped by the caller.
                   std::fill(pixels, pixels + per_image_, 0.0f);

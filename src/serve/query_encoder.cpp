@@ -35,10 +35,10 @@ std::unique_ptr<EmbeddingModel> load(const std::filesystem::path& dir, int threa
 }  // namespace
 
 QueryEncoder::QueryEncoder(const std::filesystem::path& model_dir, int threads,
-                           std::int64_t max_image_pixels, bool multi_vector,
+                           DecodeOptions decode, bool multi_vector,
                            const std::filesystem::path& base)
     : model_(load(model_dir, threads, multi_vector, base)),
-      max_image_pixels_(max_image_pixels),
+      decode_(decode),
       folder_name_(std::filesystem::absolute(model_dir).lexically_normal().filename().string()) {
   if (folder_name_.empty()) {  // "dir/" normalizes to a trailing empty name
     folder_name_ = std::filesystem::absolute(model_dir).lexically_normal().parent_path().filename().string();
@@ -72,9 +72,10 @@ std::vector<float> QueryEncoder::encode_text_tokens(const std::string& text,
 }
 
 std::vector<float> QueryEncoder::encode_image(const std::string& file_bytes) const {
-  const ImageRgb8 image = decode_image_bytes(
+  // In the file's own mode: the model's config says where it turns RGB.
+  const Image8 image = decode_image_native_bytes(
       std::span(reinterpret_cast<const std::uint8_t*>(file_bytes.data()), file_bytes.size()),
-      "image", DecodeOptions{max_image_pixels_});
+      "image", decode_);
   const PreprocessConfig& config = model_->preprocess_config();
   std::vector<float> pixels(3 * static_cast<std::size_t>(config.output_height()) *
                             static_cast<std::size_t>(config.output_width()));

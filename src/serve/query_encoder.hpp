@@ -22,10 +22,10 @@ class QueryEncoder {
   // kind (`multi_vector` false: one vector per item, for the dense search; true: a
   // late-interaction model for re-ranking), or a preprocessor output size other than the
   // model's image size, is an Error.
-  // Image queries declaring more than max_image_pixels pixels are ImageTooLarge (0: no limit).
-  QueryEncoder(const std::filesystem::path& model_dir, int threads,
-               std::int64_t max_image_pixels = kPillowMaxImagePixels, bool multi_vector = false,
-               const std::filesystem::path& base = {});
+  // Image queries are decoded with `decode`: declaring more than decode.max_pixels pixels is
+  // ImageTooLarge (0: no limit); decode.exif_orientation rotates them first.
+  QueryEncoder(const std::filesystem::path& model_dir, int threads, DecodeOptions decode = {},
+               bool multi_vector = false, const std::filesystem::path& base = {});
 
   std::int64_t dim() const { return model_->embed_dim(); }
   // The model's name (EmbeddingModel::name) and its checkpoint folder's name.
@@ -43,7 +43,7 @@ class QueryEncoder {
 
  private:
   std::unique_ptr<EmbeddingModel> model_;
-  std::int64_t max_image_pixels_;
+  DecodeOptions decode_;
   std::string folder_name_;
   mutable std::mutex model_mutex_;
 };

@@ -69,11 +69,13 @@ SearchServer::SearchServer(std::shared_ptr<const VectorIndex> index, ServeOption
     }
   }
   impl_ = std::make_unique<Impl>();
+  DecodeOptions decode_options;
+  decode_options.max_pixels = options.max_image_pixels;
+  decode_options.exif_orientation = options.exif_orientation;
   std::unique_ptr<serve::QueryEncoder> encoder;
   if (!options.model_dir.empty()) {
     encoder = std::make_unique<serve::QueryEncoder>(options.model_dir, options.model_threads,
-                                                    options.max_image_pixels, false,
-                                                    options.model_base);
+                                                    decode_options, false, options.model_base);
     if (encoder->dim() != index->dim()) {
       fail("{}: the model's embeddings have {} dimensions, the index {}",
            options.model_dir.string(), encoder->dim(), index->dim());
@@ -91,8 +93,7 @@ SearchServer::SearchServer(std::shared_ptr<const VectorIndex> index, ServeOption
            options.rerank_model_dir.string());
     }
     rerank_encoder = std::make_unique<serve::QueryEncoder>(
-        options.rerank_model_dir, options.model_threads, options.max_image_pixels, true,
-        options.model_base);
+        options.rerank_model_dir, options.model_threads, decode_options, true, options.model_base);
     if (rerank_encoder->dim() != options.rerank_docs->d) {
       fail("{}: the re-ranking model's tokens have {} dimensions, --rerank-image-tokens {}",
            options.rerank_model_dir.string(), rerank_encoder->dim(), options.rerank_docs->d);

@@ -1,14 +1,14 @@
 // JPEG decoding with libjpeg-turbo, set up as Pillow's JpegDecode sets it up (JDCT_ISLOW,
-// fancy upsampling, no scaling), so gray and RGB output match Pillow byte for byte.
+// fancy upsampling, no scaling), so the pixels match Pillow byte for byte.
 //
-// Colour handling, as Pillow's JpegImagePlugin + Image.convert("RGB"):
-//  - 1 component: decoded as JCS_GRAYSCALE, gray replicated into R, G, B.
-//  - 3 components: libjpeg converts to JCS_RGB.
-//  - 4 components (CMYK or YCCK, libjpeg turns YCCK into CMYK): Pillow always reads these
-//    with rawmode "CMYK;I" (Adobe's inverted convention, whatever the markers say), so the
-//    stored values s are inverted to C = 255 - s, then Pillow's cmyk2rgb gives
-//    R = clip(nk - round255(C * nk)) with nk = 255 - K; round255 is Pillow's MULDIV255.
-//    Same integer formula, so this is exact given the same libjpeg output.
+// Modes, as Pillow's JpegImagePlugin:
+//  - 1 component: L (JCS_GRAYSCALE).
+//  - 3 components: RGB (libjpeg converts to JCS_RGB).
+//  - 4 components (CMYK or YCCK, libjpeg turns YCCK into CMYK): CMYK. Pillow always reads
+//    these with rawmode "CMYK;I" (Adobe's inverted convention, whatever the markers say), so
+//    the stored values s become 255 - s; convert_rgb then applies Pillow's cmyk2rgb.
+// The EXIF orientation comes from the first APP1 segment that starts with "Exif\0\0", as
+// Pillow's info["exif"].
 //
 // Errors use libjpeg's error_exit + longjmp: the longjmp only skips libjpeg's own C frames
 // and lands in decode_into(), whose locals are trivially destructible. A premature end of
@@ -20,7 +20,7 @@
 
 #include <csetjmp>
 #include <cstdio>
-#include <new>
+#include <cstring>
 
 #include <jerror.h>
 #include <jpeglib.h>
@@ -46,24 +46,20 @@ void on_jpeg_message(j_common_ptr cinfo, int level) {
   if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) on_jpeg_error(cinfo);
 }
 
-inline std::uint8_t muldiv255(int a, int b) {
-  const int t = a * b + 128;
-  return static_cast<std::uint8_t>(((t >> 8) + t) >> 8);
-}
-
 // Returns false after a libjpeg error (message in err->message); `out` is then unspecified.
 // An image over options.max_pixels throws ImageTooLarge (cinfo destroyed first), read from the
 // header before jpeg_start_decompress allocates anything (a progressive JPEG's whole-image
 // coefficient buffer included).
 bool decode_into(jpeg_decompress_struct* cinfo, JpegErrorManager* err,
                  std::span<const std::uint8_t> bytes, const std::string& name,
-                 const DecodeOptions& options, ImageRgb8* out) {
+                 const DecodeOptions& options, Decoded* out) {
   if (setjmp(err->jump)) {
     jpeg_destroy_decompress(cinfo);
     return false;
   }
   jpeg_create_decompress(cinfo);
   jpeg_mem_src(cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  if (options.exif_orientation) jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xFFFF);
   jpeg_read_header(cinfo, TRUE);
   try {
     check_declared_size(cinfo->image_width, cinfo->image_height, name, options);
@@ -71,13 +67,23 @@ bool decode_into(jpeg_decompress_struct* cinfo, JpegErrorManager* err,
     jpeg_destroy_decompress(cinfo);
     throw;
   }
+  for (jpeg_saved_marker_ptr m = cinfo->marker_list; m != nullptr; m = m->next) {
+    if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
+        std::memcmp(m->data, "Exif\0\0", 6) == 0) {
+      out->orientation = exif_orientation_of(std::span(m->data, m->data_length));
+      break;
+    }
+  }
   const int components = cinfo->num_components;
+  PilMode mode = PilMode::RGB;
   if (components == 1) {
     cinfo->out_color_space = JCS_GRAYSCALE;
+    mode = PilMode::L;
   } else if (components == 3) {
     cinfo->out_color_space = JCS_RGB;
   } else if (components == 4) {
     cinfo->out_color_space = JCS_CMYK;
+    mode = PilMode::CMYK;
   } else {
     std::snprintf(err->message, sizeof(err->message), "unsupported JPEG with %d components",
                   components);
@@ -90,66 +96,40 @@ bool decode_into(jpeg_decompress_struct* cinfo, JpegErrorManager* err,
 
   const int width = static_cast<int>(cinfo->output_width);
   const int height = static_cast<int>(cinfo->output_height);
-  const int channels = cinfo->output_components;
+  VLB_ASSERT(cinfo->output_components == pil_mode_bytes_per_pixel(mode));
   try {
-    out->width = width;
-    out->height = height;
-    out->rgb.assign(static_cast<std::size_t>(width) * height * 3, 0);
-  } catch (const std::bad_alloc&) {
+    out->image = new_image(width, height, mode, name);
+  } catch (...) {
     jpeg_destroy_decompress(cinfo);
     throw;
   }
-  // Gray and CMYK rows go through a scratch row owned by libjpeg's pool (freed on destroy).
-  JSAMPARRAY scratch = nullptr;
-  if (channels != 3) {
-    scratch = (*cinfo->mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(cinfo), JPOOL_IMAGE,
-                                          static_cast<JDIMENSION>(width * channels), 1);
-  }
+  const std::size_t stride = static_cast<std::size_t>(width) * cinfo->output_components;
   while (cinfo->output_scanline < cinfo->output_height) {
-    std::uint8_t* dst =
-        out->rgb.data() + static_cast<std::size_t>(cinfo->output_scanline) * width * 3;
-    if (channels == 3) {
-      JSAMPROW row = dst;
-      jpeg_read_scanlines(cinfo, &row, 1);
-      continue;
-    }
-    jpeg_read_scanlines(cinfo, scratch, 1);
-    const JSAMPLE* src = scratch[0];
-    if (channels == 1) {
-      for (int x = 0; x < width; ++x) dst[3 * x] = dst[3 * x + 1] = dst[3 * x + 2] = src[x];
-    } else {
-      for (int x = 0; x < width; ++x) {
-        const int nk = src[4 * x + 3];  // 255 - K, with K = 255 - stored
-        for (int c = 0; c < 3; ++c) {
-          const int value = nk - muldiv255(255 - src[4 * x + c], nk);
-          dst[3 * x + c] = static_cast<std::uint8_t>(value < 0 ? 0 : value);
-        }
-      }
-    }
+    JSAMPROW row = out->image.pixels.data() + cinfo->output_scanline * stride;
+    jpeg_read_scanlines(cinfo, &row, 1);
   }
   jpeg_finish_decompress(cinfo);
   jpeg_destroy_decompress(cinfo);
+  if (mode == PilMode::CMYK) {
+    for (std::uint8_t& v : out->image.pixels) v = static_cast<std::uint8_t>(255 - v);
+  }
   return true;
 }
 
 }  // namespace
 
-ImageRgb8 decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name,
-                      const DecodeOptions& options) {
+Decoded decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name,
+                    const DecodeOptions& options) {
   jpeg_decompress_struct cinfo{};
   JpegErrorManager err{};
   cinfo.err = jpeg_std_error(&err.pub);
   err.pub.error_exit = on_jpeg_error;
   err.pub.emit_message = on_jpeg_message;
-  ImageRgb8 image;
-  bool decoded = false;
-  try {
-    decoded = decode_into(&cinfo, &err, bytes, name, options, &image);
-  } catch (const std::bad_alloc&) {
-    fail_allocation(image.width, image.height, name);
+  Decoded decoded;
+  if (!decode_into(&cinfo, &err, bytes, name, options, &decoded)) {
+    fail("{}: corrupt JPEG image: {}", name, err.message);
   }
-  if (!decoded) fail("{}: corrupt JPEG image: {}", name, err.message);
-  return image;
+  return decoded;
 }
 
 }  // namespace vlbench::vision_detail

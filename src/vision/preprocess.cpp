@@ -16,9 +16,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <string>
+#include <utility>
 
 namespace vlbench {
 
@@ -245,11 +247,11 @@ PreprocessConfig read_preprocess_config(const std::filesystem::path& dir) {
 }
 
 namespace {
+
 // The largest intermediate a shortest-edge resize may produce (64 Mi pixels, 192 MiB RGB).
 constexpr std::int64_t kMaxResizedPixels = std::int64_t{1} << 26;
-}  // namespace
 
-void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* out) {
+void check_preprocess_config(const PreprocessConfig& config) {
   if (config.do_resize && pil_resample_name(config.resample) == nullptr) {
     fail("preprocess config: resample {} is not supported; expected {}", config.resample,
          kSupportedPilResamples);
@@ -259,55 +261,51 @@ void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* o
   if (out_h <= 0 || out_w <= 0) {
     fail("preprocess config: expected a positive output size, got {}x{}", out_h, out_w);
   }
+}
 
-  ImageRgb8 resized_storage;
-  const ImageRgb8* src = &image;
-  if (config.do_resize) {
-    int new_h = 0;
-    int new_w = 0;
-    if (config.shortest_edge) {
-      // transformers' get_resize_output_image_size(default_to_square=False):
-      // short side = n, long side = int(n * long / short) (true division, then truncation).
-      const int n = *config.shortest_edge;
-      const bool portrait = image.width <= image.height;
-      const long long shorter = portrait ? image.width : image.height;
-      const long long longer = portrait ? image.height : image.width;
-      const double new_long = std::floor(static_cast<double>(n) * static_cast<double>(longer) /
-                                         static_cast<double>(shorter));
-      // An extreme aspect ratio (1 x 80,000,000 is a valid PNG) would make the resized image
-      // larger than any photo, before the crop takes n x n of it: refuse it by its size.
-      if (new_long * n > static_cast<double>(kMaxResizedPixels)) {
-        fail("{}x{} image: resizing its short side to {} gives {} x {} pixels, more than {} "
-             "(an extreme aspect ratio)",
-             image.width, image.height, n, portrait ? n : new_long, portrait ? new_long : n,
-             kMaxResizedPixels);
-      }
-      new_w = portrait ? n : static_cast<int>(new_long);
-      new_h = portrait ? static_cast<int>(new_long) : n;
-    } else if (config.resize_height && config.resize_width) {
-      new_h = *config.resize_height;
-      new_w = *config.resize_width;
-    } else {
-      fail("preprocess config: do_resize without size.shortest_edge or size.height/width");
+// The size config's resize gives a width x height image: {new_width, new_height}.
+std::pair<int, int> resized_size(int width, int height, const PreprocessConfig& config) {
+  if (config.shortest_edge) {
+    // transformers' get_resize_output_image_size(default_to_square=False) and torchvision's
+    // _compute_resized_output_size agree: short side = n, long side = int(n * long / short)
+    // (true division, then truncation).
+    const int n = *config.shortest_edge;
+    const bool portrait = width <= height;
+    const long long shorter = portrait ? width : height;
+    const long long longer = portrait ? height : width;
+    const double new_long = std::floor(static_cast<double>(n) * static_cast<double>(longer) /
+                                       static_cast<double>(shorter));
+    // An extreme aspect ratio (1 x 80,000,000 is a valid PNG) would make the resized image
+    // larger than any photo, before the crop takes n x n of it: refuse it by its size.
+    if (new_long * n > static_cast<double>(kMaxResizedPixels)) {
+      fail("{}x{} image: resizing its short side to {} gives {} x {} pixels, more than {} "
+           "(an extreme aspect ratio)",
+           width, height, n, portrait ? n : new_long, portrait ? new_long : n,
+           kMaxResizedPixels);
     }
-    resized_storage = resize(image, new_w, new_h, config.resample);
-    src = &resized_storage;
+    return portrait ? std::pair{n, static_cast<int>(new_long)}
+                    : std::pair{static_cast<int>(new_long), n};
   }
+  if (config.resize_height && config.resize_width) {
+    return {*config.resize_width, *config.resize_height};
+  }
+  fail("preprocess config: do_resize without size.shortest_edge or size.height/width");
+}
 
-  // Center crop: output row i reads source row i + floor((h - crop_h) / 2) (Python //), or
-  // round-half-to-even of (h - crop_h) / 2 (torchvision); rows outside the source are zero
-  // padding; the same for columns.
-  const auto half = [&](int d) {
-    if (config.crop_round_half_even) {
-      const int q = d >= 0 ? d / 2 : -((-d + 1) / 2);  // floor(d / 2)
-      return d % 2 != 0 && q % 2 != 0 ? q + 1 : q;     // .5 goes to the even neighbour
-    }
-    return d >= 0 ? d / 2 : -((-d + 1) / 2);
-  };
-  const int top = config.do_center_crop ? half(src->height - out_h) : 0;
-  const int left = config.do_center_crop ? half(src->width - out_w) : 0;
-  VLB_ASSERT(config.do_center_crop || (src->height == out_h && src->width == out_w));
+// The center crop's offset along one side of `size` for a crop of `crop`: transformers'
+// floor((size - crop) / 2), or torchvision's center_crop: int(round((size - crop) / 2.0))
+// with Python's round-half-to-even, and when the crop is larger, the padding torchvision
+// adds first, (crop - size) // 2 before the image.
+int crop_offset(int size, int crop, const PreprocessConfig& config) {
+  const int d = size - crop;
+  const int floor_half = d >= 0 ? d / 2 : -((-d + 1) / 2);
+  if (!config.crop_round_half_even) return floor_half;
+  if (d < 0) return -((-d) / 2);
+  return d % 2 != 0 && floor_half % 2 != 0 ? floor_half + 1 : floor_half;  // .5 to even
+}
 
+// Rescale and normalize `image` (already resized and cropped to the output size) into out.
+void normalize_into(const ImageRgb8& image, const PreprocessConfig& config, float* out) {
   float sub[3];
   float div[3];
   for (int c = 0; c < 3; ++c) {
@@ -323,22 +321,79 @@ void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* o
                : config.rescale_in_float64  ? static_cast<float>(v * rescale)
                                             : static_cast<float>(v) * rescale32;
   }
-
-  const std::size_t plane = static_cast<std::size_t>(out_h) * out_w;
-  for (int y = 0; y < out_h; ++y) {
-    const int sy = y + top;
-    for (int x = 0; x < out_w; ++x) {
-      const int sx = x + left;
-      const bool inside = sy >= 0 && sy < src->height && sx >= 0 && sx < src->width;
-      const std::uint8_t* p =
-          inside ? &src->rgb[(static_cast<std::size_t>(sy) * src->width + sx) * 3] : nullptr;
-      for (int c = 0; c < 3; ++c) {
-        const float v = table[inside ? p[c] : 0];
-        out[c * plane + static_cast<std::size_t>(y) * out_w + x] =
-            config.do_normalize ? (v - sub[c]) / div[c] : v;
-      }
+  const std::size_t plane = static_cast<std::size_t>(image.height) * image.width;
+  for (std::size_t i = 0; i < plane; ++i) {
+    for (int c = 0; c < 3; ++c) {
+      const float v = table[image.rgb[3 * i + c]];
+      out[c * plane + i] = config.do_normalize ? (v - sub[c]) / div[c] : v;
     }
   }
+}
+
+}  // namespace
+
+void preprocess(const ImageRgb8& image, const PreprocessConfig& config, float* out) {
+  check_preprocess_config(config);
+  const int out_h = config.output_height();
+  const int out_w = config.output_width();
+
+  ImageRgb8 resized_storage;
+  const ImageRgb8* src = &image;
+  if (config.do_resize) {
+    const auto [new_w, new_h] = resized_size(image.width, image.height, config);
+    resized_storage = resize(image, new_w, new_h, config.resample);
+    src = &resized_storage;
+  }
+  VLB_ASSERT(config.do_center_crop || (src->height == out_h && src->width == out_w));
+  if (!config.do_center_crop) {
+    normalize_into(*src, config, out);
+    return;
+  }
+  // Center crop: output row i reads source row i + top; rows outside the source are zero
+  // padding; the same for columns.
+  const int top = crop_offset(src->height, out_h, config);
+  const int left = crop_offset(src->width, out_w, config);
+  ImageRgb8 cropped;
+  cropped.width = out_w;
+  cropped.height = out_h;
+  cropped.rgb.assign(static_cast<std::size_t>(out_w) * out_h * 3, 0);
+  for (int y = 0; y < out_h; ++y) {
+    const int sy = y + top;
+    if (sy < 0 || sy >= src->height) continue;
+    for (int x = 0; x < out_w; ++x) {
+      const int sx = x + left;
+      if (sx < 0 || sx >= src->width) continue;
+      std::memcpy(&cropped.rgb[(static_cast<std::size_t>(y) * out_w + x) * 3],
+                  &src->rgb[(static_cast<std::size_t>(sy) * src->width + sx) * 3], 3);
+    }
+  }
+  normalize_into(cropped, config, out);
+}
+
+void preprocess(const Image8& image, const PreprocessConfig& config, float* out) {
+  if (!config.resize_in_file_mode) {
+    preprocess(convert_rgb(image), config, out);
+    return;
+  }
+  // open_clip / torchvision on a PIL image: Resize and CenterCrop in the file's mode, then
+  // convert("RGB"), ToTensor, Normalize.
+  check_preprocess_config(config);
+  const int out_h = config.output_height();
+  const int out_w = config.output_width();
+  Image8 current;
+  const Image8* src = &image;
+  if (config.do_resize) {
+    const auto [new_w, new_h] = resized_size(image.width, image.height, config);
+    current = resize(image, new_w, new_h, config.resample);
+    src = &current;
+  }
+  VLB_ASSERT(config.do_center_crop || (src->height == out_h && src->width == out_w));
+  if (config.do_center_crop && (src->width != out_w || src->height != out_h)) {
+    current = crop(*src, crop_offset(src->width, out_w, config),
+                   crop_offset(src->height, out_h, config), out_w, out_h);
+    src = &current;
+  }
+  normalize_into(convert_rgb(*src), config, out);
 }
 
 }  // namespace vlbench

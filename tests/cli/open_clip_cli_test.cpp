@@ -1,13 +1,15 @@
 // An open_clip folder through the real binary (../shared/fixtures/open-clip-tiny, see its
-// README): `embed` of the fixture images and captions gives the public reference code's
-// embeddings — the images decoded in their own mode and resized before the RGB conversion, as
-// open_clip's transform does — and `run` records the weight file's hash.
+// README): `preprocess` gives open_clip's own pixels bit for bit (the images decoded in their
+// file's mode and resized and cropped there: the palette and RGBA fixtures differ from the
+// Hugging Face path), `embed` of the fixture images and captions gives the public reference
+// code's embeddings, and `run` records the weight file's hash.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "test_util.hpp"
 #include "vlbench/core/atomic_file.hpp"
@@ -30,6 +32,26 @@ fs::path fixture() {
 json manifest() {
   std::ifstream in(fixture() / "golden" / "manifest.json");
   return json::parse(in);
+}
+
+TEST(OpenClipCli, PreprocessGivesOpenClipsPixelsForEveryFixtureImage) {
+  const auto names = manifest()["images"].get<std::vector<std::string>>();
+  ASSERT_EQ(names.size(), 8u);
+  TempDir dir;
+  std::string list;
+  for (const std::string& name : names) {
+    list += (fs::path(VLBENCH_SHARED_FIXTURES) / "images" / name).string() + "\n";
+  }
+  testing::write_text(dir / "images.txt", list);
+  std::string output;
+  ASSERT_EQ(run_cli("preprocess --model " + q(fixture()) + " --image-list " +
+                        q(dir / "images.txt") + " --out " + q(dir / "pixels.npy"),
+                    &output),
+            0)
+      << output;
+  const std::vector<float> got = read_npy_f32(dir / "pixels.npy");
+  EXPECT_EQ(got, read_npy_f32(fixture() / "golden/pixel_values.npy"));  // bit for bit
+  EXPECT_NE(got, read_npy_f32(fixture() / "golden/pixel_values_hf.npy"));
 }
 
 TEST(OpenClipCli, EmbedGivesTheReferenceEmbeddingsOfImagesAndCaptions) {

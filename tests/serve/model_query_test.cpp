@@ -85,11 +85,12 @@ class ModelQueryTest : public ::testing::Test {
     return out;
   }
   // The `embed --image-list` path: decode file + preprocess + encode_images (unnormalized).
-  static std::vector<float> embed_image(const std::filesystem::path& path) {
+  static std::vector<float> embed_image(const std::filesystem::path& path,
+                                        const DecodeOptions& decode = {}) {
     const ClipModel model = ClipModel::load(model_dir());
     const PreprocessConfig config = read_preprocess_config(model_dir());
     std::vector<float> pixels(3 * config.output_height() * config.output_width());
-    preprocess(decode_image(path), config, pixels.data());
+    preprocess(decode_image_native(path, decode), config, pixels.data());
     std::vector<float> out(kD);
     model.encode_images(pixels.data(), 1, out.data());
     return out;
@@ -160,6 +161,40 @@ TEST_F(ModelQueryTest, ImageUploadAndBase64EqualTheEmbedPath) {
   const auto a = by_upload.at("scores").get<std::vector<double>>();
   const auto b = by_embedding.at("scores").get<std::vector<double>>();
   for (std::size_t r = 0; r < a.size(); ++r) EXPECT_NEAR(a[r], b[r], 1e-6);
+}
+
+// ServeOptions::exif_orientation (--exif-orientation): image queries are rotated by their EXIF
+// Orientation first, as the gallery was encoded; off by default, they stay as stored.
+TEST_F(ModelQueryTest, ExifOrientationRotatesImageQueriesOnlyWhenAsked) {
+  const auto image = test_data("images/jpeg/orient6.jpg");  // stored sideways, tag 6
+  const std::string url = "data:image/jpeg;base64," + base64(read_bytes(image));
+  DecodeOptions rotate;
+  rotate.exif_orientation = true;
+  const std::vector<float> as_stored = embed_image(image);
+  const std::vector<float> rotated = embed_image(image, rotate);
+  ASSERT_GT(max_abs_diff(as_stored, rotated), 1e-3);
+  for (const bool exif : {false, true}) {
+    SCOPED_TRACE(exif);
+    ServeOptions o = options();
+    o.exif_orientation = exif;
+    RunningServer server(flat_index(gallery_, kD), o);
+    auto cli = server.client();
+    auto res = cli.Post("/v1/embeddings", json{{"model", "clip-tiny"}, {"input", url}}.dump(),
+                        "application/json");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body;
+    const auto got =
+        json::parse(res->body).at("data").at(0).at("embedding").get<std::vector<float>>();
+    std::vector<float> expected = exif ? rotated : as_stored;
+    double norm = 0;
+    for (const float x : expected) norm += static_cast<double>(x) * x;
+    for (float& x : expected) x = static_cast<float>(x / std::sqrt(norm));
+    ASSERT_EQ(got.size(), expected.size());
+    for (std::size_t j = 0; j < got.size(); ++j) EXPECT_NEAR(got[j], expected[j], 1e-6) << j;
+    const json by_image = search(cli, {{"image_base64", base64(read_bytes(image))}, {"k", 5}});
+    EXPECT_EQ(by_image.at("ids").get<std::vector<std::int64_t>>(),
+              brute_force_top_k(gallery_, kD, expected.data(), 5));
+  }
 }
 
 TEST_F(ModelQueryTest, UndecodableImagesAre400AndTheServerKeepsServing) {

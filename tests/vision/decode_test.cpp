@@ -138,15 +138,20 @@ TEST(DecodeErrors, CorruptPng) {
 
 TEST(DecodeErrors, NotAnImage) {
   const std::string text = "P6\n2 2\n255\n";
-  expect_decode_error({text.begin(), text.end()}, "not a JPEG or PNG image");
-  expect_decode_error({}, "not a JPEG or PNG image");
+  expect_decode_error({text.begin(), text.end()}, "not an image format vlbench reads");
+  expect_decode_error({}, "not an image format vlbench reads");
   TempDir dir;
   write_bytes(dir / "notes.jpg", {'h', 'e', 'l', 'l', 'o'});
   try {
     decode_image(dir / "notes.jpg");
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), (dir / "notes.jpg").string() + ": not a JPEG or PNG image");
+    // The file is named, and every supported format listed.
+    EXPECT_EQ(std::string(e.what()),
+              (dir / "notes.jpg").string() +
+                  ": not an image format vlbench reads (expected JPEG, PNG, GIF, BMP, TIFF, "
+                  "WebP, HEIF/HEIC or AVIF; the format is recognised by the file's first bytes, "
+                  "not its name)");
   }
 }
 

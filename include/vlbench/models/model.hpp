@@ -67,7 +67,8 @@ class EmbeddingModel {
   // A one-line account of the architecture for people ("SigLIP ViT 384/14, width 1152, ...").
   virtual std::string description() const = 0;
 
-  // Image side: pixels for encode_images are preprocess(decode_image(file), preprocess_config())
+  // Image side: pixels for encode_images are
+  // preprocess(decode_image_native(file), preprocess_config())
   // and must be 3 × image_size() × image_size(). The config comes from the checkpoint's
   // preprocessor_config.json, read on first use (an Error naming the file when missing).
   virtual const PreprocessConfig& preprocess_config() const = 0;

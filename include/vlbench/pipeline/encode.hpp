@@ -22,6 +22,8 @@ struct EncodeOptions {
   bool skip_bad_images = false;  // else the first undecodable image is an Error
   // Images declaring more pixels are bad images (DecodeOptions::max_pixels; 0: no limit).
   std::int64_t max_image_pixels = kPillowMaxImagePixels;
+  // Apply each image's EXIF orientation first (DecodeOptions::exif_orientation).
+  bool exif_orientation = false;
   bool progress = false;  // items/s and ETA on stderr
 };
 

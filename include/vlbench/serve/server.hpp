@@ -102,6 +102,9 @@ struct ServeOptions {
   int model_threads = 0;  // ModelLoadOptions::threads (<= 0: all cores)
   // An image query declaring more pixels gets 413 (DecodeOptions::max_pixels; 0: no limit).
   std::int64_t max_image_pixels = kPillowMaxImagePixels;
+  // Image queries are rotated / mirrored by their EXIF orientation first
+  // (DecodeOptions::exif_orientation), as the gallery was encoded with --exif-orientation.
+  bool exif_orientation = false;
 
   // Gallery row -> image path, returned as "paths"; empty, or exactly index.size() entries.
   std::vector<std::string> paths;

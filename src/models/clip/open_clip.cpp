@@ -183,6 +183,9 @@ PreprocessConfig read_open_clip_preprocess_config(const fs::path& dir, int image
   const Json root = ConfigReader::read_object(path, "the open_clip config file");
   PreprocessConfig config = read_image_transform_config(reader.object(root, "preprocess_cfg"),
                                                         image_size, path.string() + ": preprocess_cfg");
+  // open_clip's transform is torchvision on the PIL image as opened: resize and crop in the
+  // file's own mode, convert("RGB") after (unlike jina-clip's encode_image, RGB first).
+  config.resize_in_file_mode = true;
   return config;
 }
 
