@@ -156,12 +156,8 @@ Image8 crop(const Image8& image, int left, int top, int width, int height) {
     fail("crop: expected a positive size, got {}x{}", width, height);
   }
   const int bpp = pil_mode_bytes_per_pixel(image.mode);
-  Image8 out;
-  out.width = width;
-  out.height = height;
-  out.mode = image.mode;
+  Image8 out = vision_detail::new_image(width, height, image.mode, "crop");
   out.palette = image.palette;
-  out.pixels.assign(static_cast<std::size_t>(width) * height * bpp, 0);
   // The columns of the source inside the box, as 64-bit sums: left + width may overflow int.
   const std::int64_t x0 = std::max<std::int64_t>(left, 0);
   const std::int64_t x1 = std::min<std::int64_t>(std::int64_t{left} + width, image.width);

@@ -440,12 +440,8 @@ Image8 resize(const Image8& image, int width, int height, int pil_resample) {
   // Image.resize: modes 1 and P are always resized with NEAREST.
   if (image.mode == PilMode::One || image.mode == PilMode::P) pil_resample = kPilNearest;
   const int bpp = pil_mode_bytes_per_pixel(image.mode);
-  Image8 out;
-  out.width = width;
-  out.height = height;
-  out.mode = image.mode;
+  Image8 out = vision_detail::new_image(width, height, image.mode, "resize");
   out.palette = image.palette;
-  out.pixels.resize(static_cast<std::size_t>(width) * height * bpp);
   if (pil_resample == kPilNearest) {
     resize_nearest(image.pixels.data(), image.width, image.height, bpp, width, height,
                    out.pixels.data());
