@@ -22,5 +22,5 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     -DVLBENCH_BUILD_BENCH=OFF
   phase build-asan cmake --build build-asan -j "$(nproc)"
   phase ctest-asan ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
-  phase fuzz bash fuzz/run.sh "${FUZZ_SECONDS:-30}"
+  phase fuzz bash fuzz/run.sh "${FUZZ_SECONDS:-20}"
 fi
