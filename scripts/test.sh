@@ -2,7 +2,7 @@
 # Installs dependencies, builds vlbench with its tests, and runs the whole suite; then builds it
 # again with clang under AddressSanitizer + UndefinedBehaviorSanitizer with the libFuzzer
 # targets (./build-asan, no benchmarks), runs the whole suite there too (each fuzz target
-# replays its seeds and past findings), and fuzzes each target for FUZZ_SECONDS (default 30, two
+# replays its seeds and past findings), and fuzzes each target for FUZZ_SECONDS (default 20, two
 # targets at a time on two cores).
 # SKIP_SANITIZERS=1 skips the second pass. Each phase prints how long it took (CI's budget).
 set -euo pipefail
