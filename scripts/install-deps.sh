@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  clang                # the sanitizer build of the test suite (scripts/test.sh)
+  clang libomp-dev     # the sanitizer build of the test suite (scripts/test.sh); omp.h for clang
   libopenblas-dev      # GEMM (OpenBLAS, pthread build)
   libdnnl-dev          # GEMM (oneDNN), compared against OpenBLAS in bench/
   nlohmann-json3-dev   # JSON
