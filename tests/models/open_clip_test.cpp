@@ -198,6 +198,34 @@ TEST(OpenClip, PreprocessingIsOpenClipsTransform) {
   }
 }
 
+// resize_mode "squash" (DFN5B's): straight to 84 x 84, no crop, still in the file's mode.
+TEST(OpenClip, SquashResizesStraightToTheSize) {
+  testing::TempDir dir;
+  edited_folder(dir.path(), [](nlohmann::json& j) { j["preprocess_cfg"]["resize_mode"] = "squash"; });
+  const PreprocessConfig squash = load(dir.path())->preprocess_config();
+  EXPECT_EQ(squash.resize_height, 84);
+  EXPECT_EQ(squash.resize_width, 84);
+  EXPECT_FALSE(squash.do_center_crop);
+  EXPECT_TRUE(squash.resize_in_file_mode);
+  // The same as the shortest-edge transform's steps without the crop: for the 1000 x 225 image
+  // the whole width is kept (squeezed), so the pixels differ from the cropped ones.
+  PreprocessConfig by_hand = load()->preprocess_config();
+  by_hand.shortest_edge.reset();
+  by_hand.do_center_crop = false;
+  by_hand.resize_height = by_hand.resize_width = 84;
+  for (const char* name : {"wide_1000x225.jpg", "palette_200x150.png", "rgba_300x300.png"}) {
+    const Image8 image = decode_image_native(fixture() / "../images" / name);
+    std::vector<float> got(3 * 84 * 84), want(3 * 84 * 84), cropped(3 * 84 * 84);
+    preprocess(image, squash, got.data());
+    preprocess(image, by_hand, want.data());
+    preprocess(image, load()->preprocess_config(), cropped.data());
+    EXPECT_EQ(got, want) << name;
+    if (std::string(name) != "rgba_300x300.png") {  // a square image: the same either way
+      EXPECT_NE(got, cropped) << name;
+    }
+  }
+}
+
 TEST(OpenClip, HuggingFacesProcessorGivesOtherPixelsForFourOfTheImages) {
   // CLIPImageProcessor at 84 px: RGB first, crop at floor((h - 84) / 2), x · (1/255).
   const PreprocessConfig open_clip = load()->preprocess_config();
